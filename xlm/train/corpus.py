@@ -5,7 +5,7 @@ Two stages, both deterministic:
 1. ``extract``: ``apt-get install`` the fixed :data:`PACKAGES` list (Debian 12), read every ``.mo`` file that
    ``dpkg -L`` lists for them with polib, keep English -> translation message pairs for :data:`LOCALES`, clean
    them, and split them by a hash of the English side (so a message is held out in every language at once).
-   Writes ``raw/pairs.<lang>.<split>.tsv`` and ``raw/sources.json`` (package versions, licences, counts).
+   Writes ``raw/pairs.<lang>.<split>.tsv`` (english, translation, package) and ``raw/sources.json`` (package versions, licences, counts).
 2. ``prepare``: runs the tokenizer's preprocessing (Moses / jieba, lowercasing, accent removal: exactly what
    :class:`xlm.tokenization.XLMTokenizer` does before BPE) on every side and on the XQuAD paragraphs
    of the training articles, and writes ``tok/para.<lang>.<split>.tsv`` plus ``tok/mono.<lang>.train.txt``.
@@ -185,7 +185,7 @@ def extract(out: Path, packages: tuple[str, ...] = PACKAGES, install: bool = Fal
         install_packages(packages)
     raw = Path(out) / "raw"
     raw.mkdir(parents=True, exist_ok=True)
-    pairs: dict[str, dict[tuple[str, str], None]] = {lang: {} for lang in LANGS if lang != "en"}
+    pairs: dict[str, dict[tuple[str, str], str]] = {lang: {} for lang in LANGS if lang != "en"}  # -> package
     sources = {}
     for package in tqdm(packages, desc="reading catalogues", unit="pkg"):
         info = package_info(package)
@@ -196,14 +196,14 @@ def extract(out: Path, packages: tuple[str, ...] = PACKAGES, install: bool = Fal
                 continue
             for pair in read_catalogue(mo):
                 if pair not in pairs[lang]:
-                    pairs[lang][pair] = None
+                    pairs[lang][pair] = package
                     counts[lang] += 1
         sources[package] = {**info, "new_pairs": dict(sorted(counts.items()))}
     totals = {}
     for lang, found in pairs.items():
         by_split: dict[str, list[str]] = {"train": [], "valid": [], "test": []}
-        for en, xx in found:
-            by_split[split_of(en)].append(f"{en}\t{xx}\n")
+        for (en, xx), package in found.items():
+            by_split[split_of(en)].append(f"{en}\t{xx}\t{package}\n")
         for split, lines in by_split.items():
             (raw / f"pairs.{lang}.{split}.tsv").write_text("".join(lines), encoding="utf-8")
         totals[lang] = {split: len(lines) for split, lines in by_split.items()}
@@ -248,7 +248,7 @@ def prepare(out: Path, pretokenize: Pretokenize, xquad_dir: Path | None = None) 
         _, lang, split, _ = path.name.split(".")
         lines = []
         for row in path.read_text(encoding="utf-8").splitlines():
-            en, xx = row.split("\t")
+            en, xx, _package = row.split("\t")
             en_t, xx_t = " ".join(pretokenize(en, "en")), " ".join(pretokenize(xx, lang))
             if not en_t or not xx_t:
                 continue

@@ -1,0 +1,247 @@
+"""The pre-training loop: AdamW with warm-up, gradient accumulation, bf16 autocast, checkpoint/resume, DDP.
+
+Runs unchanged as one process or under ``torchrun`` (DistributedDataParallel: gloo on CPU, nccl on GPU); each
+rank samples its own batches (seed + rank) and gradients are averaged by DDP.
+
+The LM head is applied only where a token is predicted (the ~15% masked positions for MLM/TLM): at these model
+sizes the vocabulary projection costs more than all the layers, so this is the main speed-up over computing the
+full ``[batch, length, vocab]`` logits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from .batches import IGNORE
+
+Batch = dict[str, torch.Tensor]
+
+
+@dataclass
+class TrainSettings:
+    """Optimisation settings; saved inside the checkpoint and in the model card."""
+
+    steps: int = 1000
+    lr: float = 5e-4
+    warmup: int = 200
+    weight_decay: float = 0.01
+    accum: int = 1
+    clip: float = 1.0
+    bf16: bool = True
+    seed: int = 0
+    log_every: int = 50
+    save_every: int = 500
+
+
+def setup_distributed() -> tuple[int, int, torch.device]:
+    """Join the torchrun process group when there is one; return (rank, world size, device)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = (
+        torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0"))) if torch.cuda.is_available() else None
+    )
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if device is not None else "gloo")
+    if device is not None:
+        torch.cuda.set_device(device)
+    rank = dist.get_rank() if dist.is_initialized() else 0
+    return rank, world, device or torch.device("cpu")
+
+
+class MaskedLMLoss(nn.Module):
+    """Wraps an ``XLMWithLMHeadModel``: cross-entropy at the labelled positions only (shifted if causal).
+
+    ``forward`` returns ``(loss, n_correct, n_predicted)`` so that DDP sees one module doing the whole step.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, langs, position_ids, attention_mask, labels) -> tuple[torch.Tensor, ...]:
+        hidden = self.model.transformer(
+            input_ids=input_ids, langs=langs, position_ids=position_ids, attention_mask=attention_mask
+        )[0]
+        if self.model.config.causal:  # position t predicts token t + 1
+            hidden, labels = hidden[:, :-1], labels[:, 1:].masked_fill(attention_mask[:, 1:] == 0, IGNORE)
+        where = labels != IGNORE
+        logits = self.model.pred_layer.proj(hidden[where]).float()
+        target = labels[where]
+        loss = F.cross_entropy(logits, target, reduction="sum") / max(int(target.numel()), 1)
+        return loss, (logits.argmax(-1) == target).sum(), torch.tensor(target.numel())
+
+
+def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
+    """bf16 autocast where asked for and supported, else a no-op (fp32)."""
+    if bf16 and (device.type == "cpu" or torch.cuda.is_bf16_supported()):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def lr_lambda(settings: TrainSettings) -> Callable[[int], float]:
+    """Linear warm-up to the peak, then linear decay to 10% of it at the last step."""
+
+    def factor(step: int) -> float:
+        if step < settings.warmup:
+            return (step + 1) / settings.warmup
+        progress = (step - settings.warmup) / max(1, settings.steps - settings.warmup)
+        return max(0.1, 1.0 - 0.9 * progress)
+
+    return factor
+
+
+def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.AdamW:
+    """AdamW; no weight decay on biases, LayerNorms and embeddings' positions/languages."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or "layer_norm" in name else decay).append(p)
+    groups = [
+        {"params": decay, "weight_decay": settings.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=settings.lr, betas=(0.9, 0.98), eps=1e-6)
+
+
+class Trainer:
+    """Trains ``model`` (an LM model, or any module taking a batch) on batches from ``next_batch(step)``.
+
+    ``loss_module`` maps a batch (as keyword arguments) to ``(loss, n_correct, n)``; it defaults to
+    :class:`MaskedLMLoss` around ``model``. ``out`` receives ``checkpoint.pt`` (resumed from when present).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        settings: TrainSettings,
+        out: Path,
+        loss_module: nn.Module | None = None,
+        progress: bool = True,
+    ):
+        self.rank, self.world, self.device = setup_distributed()
+        self.model = model.to(self.device)
+        self.settings = settings
+        self.out = Path(out)
+        module = (loss_module or MaskedLMLoss(model)).to(self.device)
+        self.ddp = self.world > 1
+        self.module = nn.parallel.DistributedDataParallel(module) if self.ddp else module
+        self.optimizer = make_optimizer(model, settings)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(settings))
+        self.step = 0
+        self.history: list[dict] = []
+        self.progress = progress and self.rank == 0
+        self._resume()
+
+    # ---------------------------------------------------------------- checkpoints
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out / "checkpoint.pt"
+
+    def save_checkpoint(self) -> None:
+        if self.rank != 0:
+            return
+        self.out.mkdir(parents=True, exist_ok=True)
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.step,
+            "history": self.history,
+            "settings": asdict(self.settings),
+        }
+        tmp = self.checkpoint_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        tmp.replace(self.checkpoint_path)
+
+    def _resume(self) -> None:
+        if not self.checkpoint_path.is_file():
+            return
+        state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.step = state["step"]
+        self.history = state["history"]
+
+    # ---------------------------------------------------------------- training
+    def _to_device(self, batch: Batch) -> Batch:
+        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+
+    def train(
+        self,
+        next_batch: Callable[[int], Batch],
+        on_eval: Callable[[int], dict] | None = None,
+        eval_every: int = 0,
+    ) -> list[dict]:
+        """Run until ``settings.steps`` optimiser steps; ``next_batch(micro_step)`` gives this rank's batches."""
+        s = self.settings
+        self.module.train()
+        bar = tqdm(total=s.steps, initial=self.step, desc="training", disable=not self.progress, unit="step")
+        running, seen = 0.0, 0
+        while self.step < s.steps:
+            for micro in range(s.accum):
+                batch = self._to_device(next_batch((self.step * s.accum + micro) * self.world + self.rank))
+                sync = (
+                    contextlib.nullcontext()
+                    if not self.ddp or micro == s.accum - 1
+                    else self.module.no_sync()
+                )
+                with sync:
+                    with autocast(self.device, s.bf16):
+                        loss, _, _ = self.module(**batch)
+                    (loss / s.accum).backward()
+                running += float(loss)
+                seen += 1
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.clip)
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            self.step += 1
+            bar.update()
+            if self.step % s.log_every == 0 or self.step == s.steps:
+                record = {"step": self.step, "loss": running / seen, "lr": self.scheduler.get_last_lr()[0]}
+                bar.set_postfix(loss=f"{record['loss']:.3f}")
+                running, seen = 0.0, 0
+                if (
+                    on_eval is not None
+                    and eval_every
+                    and (self.step % eval_every == 0 or self.step == s.steps)
+                ):
+                    self.module.eval()
+                    record["eval"] = on_eval(self.step)
+                    self.module.train()
+                self.history.append(record)
+                if self.rank == 0:
+                    tqdm.write(str(record))
+            if self.step % s.save_every == 0 or self.step == s.steps:
+                self.save_checkpoint()
+        bar.close()
+        self.model.eval()
+        return self.history
+
+
+@torch.no_grad()
+def evaluate_lm(model: nn.Module, batches: Iterator[Batch], bf16: bool = False) -> dict[str, float]:
+    """Accuracy and perplexity of the predicted (labelled) tokens over ``batches``."""
+    module = MaskedLMLoss(model).eval()
+    device = next(model.parameters()).device
+    total_loss, correct, count = 0.0, 0, 0
+    for batch in batches:
+        with autocast(device, bf16):
+            loss, n_correct, n = module(**{k: v.to(device) for k, v in batch.items()})
+        total_loss += float(loss) * int(n)
+        correct += int(n_correct)
+        count += int(n)
+    if count == 0:
+        return {"accuracy": float("nan"), "perplexity": float("nan"), "tokens": 0}
+    return {"accuracy": correct / count, "perplexity": math.exp(total_loss / count), "tokens": count}
