@@ -1,0 +1,135 @@
+"""Command line: ``xlm run`` answers JSON lines with a pipeline, ``xlm info`` describes a checkpoint.
+
+Errors are one line on stderr. Exit codes: 0 all answered, 1 some inputs failed (the others were answered),
+2 nothing could run (bad task, model or arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from .errors import XLMError
+
+TASK_OPTIONS = ("top_k", "lang", "max_new_tokens", "do_sample", "temperature", "seed", "aggregation_strategy")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xlm", description="Run XLM pipelines and inspect checkpoints.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="answer inputs (plain lines or JSON lines) with a task pipeline")
+    run.add_argument("--task", required=True, help="fill-mask, question-answering, text-generation, ...")
+    run.add_argument("--model", required=True, help="local folder or Hub id")
+    run.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, ...")
+    run.add_argument("--dtype", default=None, help="float32 (default), bfloat16, float16 or auto")
+    run.add_argument("--input", default="-", help="file of inputs, one per line (default: stdin)")
+    run.add_argument("--top-k", dest="top_k", type=int, default=None)
+    run.add_argument("--lang", default=None, help="language code for tokenisation and language embeddings")
+    run.add_argument("--max-new-tokens", dest="max_new_tokens", type=int, default=None)
+    run.add_argument("--temperature", type=float, default=None)
+    run.add_argument("--seed", type=int, default=None)
+    run.add_argument("--sample", dest="do_sample", action="store_true", default=None)
+    run.add_argument("--aggregation-strategy", dest="aggregation_strategy", default=None)
+
+    info = sub.add_parser("info", help="config, languages, size and trained heads of a checkpoint")
+    info.add_argument("model", help="local folder or Hub id")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return parser
+
+
+def _inputs(stream: TextIO) -> Iterator[tuple[int, Any]]:
+    """(line number, input): a JSON object or array line is taken as JSON, anything else as plain text."""
+    for number, line in enumerate(stream, start=1):
+        text = line.rstrip("\n")
+        if text.lstrip().startswith(("{", "[")):
+            try:
+                yield number, json.loads(text)
+                continue
+            except json.JSONDecodeError:
+                pass
+        yield number, text
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .pipelines import pipeline
+
+    options = {k: getattr(args, k) for k in TASK_OPTIONS if getattr(args, k) is not None}
+    pipe = pipeline(args.task, args.model, device=args.device, dtype=args.dtype)
+    failures = 0
+    with sys.stdin if args.input == "-" else open(args.input, encoding="utf-8") as stream:
+        for number, item in _inputs(stream):
+            try:
+                kwargs = dict(options)
+                if isinstance(item, dict) and "inputs" in item:  # {"inputs": ..., plus per-line options}
+                    item = dict(item)
+                    kwargs.update({k: v for k, v in item.items() if k != "inputs"})
+                    item = item["inputs"]
+                result = pipe(item, **kwargs)
+                print(json.dumps(result, ensure_ascii=False), flush=True)
+            except (XLMError, ValueError, TypeError) as err:
+                failures += 1
+                print(json.dumps({"error": str(err), "line": number}, ensure_ascii=False), flush=True)
+                print(f"xlm: line {number}: {err}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def describe(model: str) -> dict[str, Any]:
+    """What ``xlm info`` shows, as data: config, languages, parameter count, trained heads."""
+    from .configuration import XLMConfig
+    from .hub import HEAD_NAMES, load_state_dict, resolve_model_dir
+
+    folder = resolve_model_dir(model)
+    config = XLMConfig.from_pretrained(folder)
+    state = load_state_dict(folder)
+    prefixes = {key.split(".", 1)[0] for key in state}
+    tied = config.tie_word_embeddings and not config.asm
+    heads = {name: prefix in prefixes for prefix, name in HEAD_NAMES.items()}
+    if tied and "pred_layer" not in prefixes and "pred_layer.proj.bias" not in state:
+        heads[HEAD_NAMES["pred_layer"]] = False
+    return {
+        "model": model,
+        "folder": str(folder),
+        "architectures": config.architectures,
+        "languages": sorted(config.lang2id or {}, key=lambda lang: config.lang2id[lang]),
+        "parameters": sum(t.numel() for t in state.values()),
+        "dtype": str(next(iter(state.values())).dtype).removeprefix("torch."),
+        "trained_heads": [name for name, present in heads.items() if present],
+        "config": config.to_dict(),
+    }
+
+
+def _info(args: argparse.Namespace) -> int:
+    info = describe(args.model)
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2))
+        return 0
+    config = info["config"]
+    print(f"model         {info['model']}  ({info['folder']})")
+    print(f"architecture  {', '.join(info['architectures'] or ['unknown'])}")
+    print(f"size          {info['parameters'] / 1e6:.1f} M parameters ({info['dtype']})")
+    print(
+        f"shape         {config['n_layers']} layers, dim {config['emb_dim']}, {config['n_heads']} heads, "
+        f"vocab {config['vocab_size']}, {'causal (CLM)' if config['causal'] else 'bidirectional (MLM)'}"
+    )
+    print(f"languages     {', '.join(info['languages']) or 'one (monolingual)'}")
+    print(f"trained heads {', '.join(info['trained_heads']) or 'none (base model only)'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args) if args.command == "run" else _info(args)
+    except (XLMError, ValueError, OSError) as err:
+        print(f"xlm: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

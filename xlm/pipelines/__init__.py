@@ -1,0 +1,74 @@
+"""Task pipelines over the XLM models, sharing one model cache. Start with :func:`pipeline`."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from ..errors import InputError
+from .base import Pipeline
+from .cache import ModelCache, default_cache, pick_device, pick_dtype
+from .classification import MultipleChoicePipeline, TextClassificationPipeline, TokenClassificationPipeline
+from .features import AttentionPipeline, FeatureExtractionPipeline
+from .fill_mask import FillMaskPipeline
+from .generation import TextGenerationPipeline
+from .question_answering import QuestionAnsweringPipeline, build_qa_features
+
+TASKS: dict[str, type[Pipeline]] = {
+    cls.task: cls
+    for cls in (
+        FillMaskPipeline,
+        TextGenerationPipeline,
+        QuestionAnsweringPipeline,
+        TextClassificationPipeline,
+        TokenClassificationPipeline,
+        MultipleChoicePipeline,
+        FeatureExtractionPipeline,
+        AttentionPipeline,
+    )
+}
+ALIASES = {
+    "ner": "token-classification",
+    "sentiment-analysis": "text-classification",
+    "qa": "question-answering",
+}
+
+
+def pipeline(
+    task: str,
+    model: str | os.PathLike,
+    *,
+    device: str | torch.device | None = "auto",
+    dtype: str | torch.dtype | None = None,
+    revision: str | None = None,
+    cache: ModelCache | None = None,
+    **kwargs: Any,
+) -> Pipeline:
+    """Build a task pipeline on a local folder or Hub id. ``device="auto"`` picks cuda, then mps, then cpu;
+    ``dtype="auto"`` picks bf16 where the device computes it faster (checked) and fp32 otherwise."""
+    name = ALIASES.get(task, task)
+    if name not in TASKS:
+        raise InputError(f"Unknown task {task!r}; choose one of: {', '.join(sorted(TASKS))}.")
+    return TASKS[name](model, device=device, dtype=dtype, revision=revision, cache=cache, **kwargs)
+
+
+__all__ = [
+    "TASKS",
+    "AttentionPipeline",
+    "FeatureExtractionPipeline",
+    "FillMaskPipeline",
+    "ModelCache",
+    "MultipleChoicePipeline",
+    "Pipeline",
+    "QuestionAnsweringPipeline",
+    "TextClassificationPipeline",
+    "TextGenerationPipeline",
+    "TokenClassificationPipeline",
+    "build_qa_features",
+    "default_cache",
+    "pick_device",
+    "pick_dtype",
+    "pipeline",
+]

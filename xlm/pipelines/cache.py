@@ -1,0 +1,192 @@
+"""One loaded model per (checkpoint, head class, device, dtype), shared by every task and thread.
+
+Models load lazily on first use. Concurrent first calls for the same key wait for a single load. When the loaded
+models together exceed a memory budget, the least recently used ones are dropped.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import torch
+
+from .. import modeling
+from ..errors import InvalidConfigError
+from ..hub import LoadReport, as_dtype, resolve_model_dir
+from ..modeling import XLMPreTrainedModel
+from ..tokenization import XLMTokenizer
+
+BUDGET_ENV = "XLM_CACHE_BUDGET_MB"
+
+
+def pick_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` (or None) picks cuda, then mps, then cpu; anything else is taken as given."""
+    if device not in (None, "auto"):
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    """``"auto"`` means bf16 where the device computes it natively, else fp32; None means fp32."""
+    if dtype == "auto":
+        if device.type == "cuda" and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        if device.type == "cpu" and cpu_has_fast_bf16():
+            return torch.bfloat16
+        return torch.float32
+    return as_dtype(dtype) or torch.float32
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_fast_bf16() -> bool:
+    """Measured once: do bf16 matmuls beat fp32 on this CPU? (True with AMX/AVX512-BF16, false on plain AVX2.)"""
+    x, w = torch.randn(32, 1024), torch.randn(2048, 1024)
+
+    def best(dtype: torch.dtype) -> float:
+        a, b = x.to(dtype), w.to(dtype)
+        torch.nn.functional.linear(a, b)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            torch.nn.functional.linear(a, b)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    with torch.inference_mode():
+        return best(torch.bfloat16) < 0.8 * best(torch.float32)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for inference, with its tokenizer and what loading it reported."""
+
+    model: XLMPreTrainedModel
+    tokenizer: XLMTokenizer
+    folder: Path
+    device: torch.device
+    dtype: torch.dtype
+    report: LoadReport
+    nbytes: int
+    notes: list[str] = field(default_factory=list)
+
+
+def head_class(name: str | type[XLMPreTrainedModel] | None, folder: Path) -> type[XLMPreTrainedModel]:
+    """The class to load: the one asked for, else the checkpoint's own architecture, else the LM-head model."""
+    if isinstance(name, type):
+        return name
+    if name is None:
+        from ..configuration import XLMConfig
+
+        archs = XLMConfig.from_pretrained(folder).architectures or ["XLMWithLMHeadModel"]
+        name = archs[0]
+    cls = getattr(modeling, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, XLMPreTrainedModel)):
+        raise InvalidConfigError(f"Unknown XLM architecture {name!r}.")
+    return cls
+
+
+def _model_bytes(model: torch.nn.Module) -> int:
+    tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
+    return sum(t.numel() * t.element_size() for t in tensors.values())
+
+
+def _default_budget() -> int:
+    if os.environ.get(BUDGET_ENV):
+        return int(float(os.environ[BUDGET_ENV]) * 2**20)
+    return int(psutil.virtual_memory().total * 0.5)
+
+
+class ModelCache:
+    """A thread-safe LRU of loaded models under a byte budget (default: half the machine's memory)."""
+
+    def __init__(self, budget_bytes: int | None = None) -> None:
+        self.budget_bytes = budget_bytes if budget_bytes is not None else _default_budget()
+        self._entries: OrderedDict[tuple, LoadedModel] = OrderedDict()
+        self._key_locks: dict[tuple, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self.loads = 0  # how many times a model was actually read from disk
+
+    def get(
+        self,
+        model: str | os.PathLike,
+        cls: str | type[XLMPreTrainedModel] | None = None,
+        device: str | torch.device | None = "auto",
+        dtype: str | torch.dtype | None = None,
+        revision: str | None = None,
+    ) -> LoadedModel:
+        """Return the loaded model for this key, loading it once if needed."""
+        folder = resolve_model_dir(model, revision=revision)
+        klass = head_class(cls, folder)
+        dev = pick_device(device)
+        key = (str(folder.resolve()), klass.__name__, str(dev), str(dtype))
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        with key_lock:  # one loader per key; the others wait here and then find the entry
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+                    return self._entries[key]
+            entry = self._load(folder, klass, dev, dtype)
+            with self._lock:
+                self._entries[key] = entry
+                self._evict(keep=key)
+                self.loads += 1
+            return entry
+
+    def _load(
+        self, folder: Path, cls: type[XLMPreTrainedModel], device: torch.device, dtype: Any
+    ) -> LoadedModel:
+        target = pick_dtype(dtype, device)
+        model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
+        notes = []
+        if target != torch.float32:
+            model.to(target)
+        model.eval()
+        tokenizer = XLMTokenizer.from_pretrained(folder)
+        return LoadedModel(
+            model, tokenizer, folder, device, target, model.load_report, _model_bytes(model), notes
+        )
+
+    def _evict(self, keep: tuple) -> None:
+        while sum(e.nbytes for e in self._entries.values()) > self.budget_bytes and len(self._entries) > 1:
+            oldest = next(k for k in self._entries if k != keep)
+            del self._entries[oldest]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def keys(self) -> list[tuple]:
+        with self._lock:
+            return list(self._entries)
+
+
+_DEFAULT_CACHE: ModelCache | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_cache() -> ModelCache:
+    """The process-wide cache every pipeline uses unless given another."""
+    global _DEFAULT_CACHE
+    with _DEFAULT_LOCK:
+        if _DEFAULT_CACHE is None:
+            _DEFAULT_CACHE = ModelCache()
+        return _DEFAULT_CACHE

@@ -1,0 +1,112 @@
+"""fill-mask: the most likely tokens for each mask in a text, scored like transformers' FillMaskPipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ..errors import InputError
+from .base import Pipeline, softmax
+
+MASK_ALIASES = ("<mask>", "[MASK]")  # friendly spellings, replaced by the tokenizer's own mask token
+
+
+class FillMaskPipeline(Pipeline):
+    """Predict masked tokens. The vocabulary projection runs only at the mask positions (the big saving on CPU).
+
+    Results per text: a list of ``{score, token, token_str, sequence}`` for one mask, a list of such lists for
+    several. ``lang`` selects the tokenisation rules and the language embedding; without it the text is tokenised
+    with the English rules and no language embedding is added (what transformers' pipeline does).
+    """
+
+    task = "fill-mask"
+    head = "XLMWithLMHeadModel"
+
+    def run(
+        self,
+        items: list[str],
+        top_k: int = 5,
+        targets: str | list[str] | None = None,
+        lang: str | None = None,
+    ) -> list[Any]:
+        tok = self.tokenizer
+        texts = [self._with_mask_token(self.check_text(t)) for t in items]
+        batch = self.encode(texts, lang=lang)
+        ids = batch["input_ids"]
+        is_mask = ids == tok.mask_token_id
+        for row, text in enumerate(texts):
+            if not bool(is_mask[row].any()):
+                raise InputError(
+                    f"No mask token in {_clip(text)!r}: write {tok.mask_token} (or <mask>) where a word is missing."
+                )
+        target_ids = self.target_ids(targets) if targets is not None else None
+        k = min(int(top_k), len(target_ids) if target_ids is not None else self.model.config.vocab_size)
+        if k < 1:
+            raise InputError("top_k must be at least 1.")
+        probs = softmax(self.mask_logits(batch, is_mask))  # (n_masks, vocab), all masks of the batch in order
+        if target_ids is not None:
+            probs = probs[:, target_ids]
+        scores, best = probs.topk(k, dim=-1)
+        if target_ids is not None:
+            best = target_ids[best]
+        return self._format(ids.cpu(), is_mask.cpu(), scores.tolist(), best.tolist())
+
+    def mask_logits(self, batch: dict[str, torch.Tensor], is_mask: torch.Tensor) -> torch.Tensor:
+        """LM scores at the masked positions only: (n_masks, vocab)."""
+        model = self.model
+        inputs = {k: v for k, v in batch.items() if k != "offset_mapping"}
+        hidden = model.transformer(**inputs).last_hidden_state[is_mask]
+        proj = model.pred_layer.proj
+        return proj.log_prob(hidden) if model.config.asm else proj(hidden)
+
+    def target_ids(self, targets: str | list[str]) -> torch.Tensor:
+        """Vocabulary ids of the targets; a word not in the vocabulary stands for its first BPE piece."""
+        tok = self.tokenizer
+        vocab = tok.get_vocab()
+        ids = []
+        for target in [targets] if isinstance(targets, str) else targets:
+            if target in vocab:
+                ids.append(vocab[target])
+                continue
+            pieces = tok(target, add_special_tokens=False)["input_ids"]
+            if pieces:
+                ids.append(pieces[0])
+        if not ids:
+            raise InputError("None of the targets can be written with this model's vocabulary.")
+        return torch.tensor(sorted(set(ids)))
+
+    def _with_mask_token(self, text: str) -> str:
+        for alias in MASK_ALIASES:
+            text = text.replace(alias, self.tokenizer.mask_token)
+        return text
+
+    def _format(self, ids: torch.Tensor, is_mask: torch.Tensor, scores: list, best: list) -> list[Any]:
+        tok = self.tokenizer
+        out, n = [], 0
+        for row in range(ids.shape[0]):
+            positions = is_mask[row].nonzero().flatten().tolist()
+            tokens = ids[row][ids[row] != tok.pad_token_id]
+            single = len(positions) == 1
+            per_mask = []
+            for pos in positions:
+                guesses = []
+                for score, token in zip(scores[n], best[n], strict=True):
+                    filled = tokens.clone()
+                    filled[pos] = token
+                    guesses.append(
+                        {
+                            "score": score,
+                            "token": token,
+                            "token_str": tok.decode([token]),
+                            "sequence": tok.decode(filled.tolist(), skip_special_tokens=single),
+                        }
+                    )
+                per_mask.append(guesses)
+                n += 1
+            out.append(per_mask[0] if single else per_mask)
+        return out
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
