@@ -18,3 +18,45 @@ def shared_data() -> Path:
     if not DATA_DIR.is_dir():
         pytest.skip(f"shared test data not found at {DATA_DIR} (set XLM_TEST_DATA to its path)")
     return DATA_DIR
+
+
+TOKENIZER_FILES = ("vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json")
+
+
+@pytest.fixture(scope="session")
+def make_model(shared_data, tmp_path_factory):
+    """Factory: a small random XLM saved in Hub format with the real xlm-mlm-ende-1024 tokenizer (de, en).
+
+    ``make_model("XLMForQuestionAnsweringSimple", seed=1, causal=True)`` returns the folder. Weights are random
+    but spread out (large init std) so that top-k orders are not decided by rounding noise.
+    """
+    import shutil
+
+    import torch
+
+    from xlm import modeling
+    from xlm.configuration import XLMConfig
+
+    source = shared_data / "xlm-mlm-ende-1024"
+    made: dict[tuple, Path] = {}
+
+    def make(cls_name: str = "XLMWithLMHeadModel", seed: int = 0, **overrides) -> Path:
+        key = (cls_name, seed, tuple(sorted(overrides.items(), key=str)))
+        if key in made:
+            return made[key]
+        settings = dict(
+            vocab_size=64699, emb_dim=32, n_layers=2, n_heads=4, n_langs=2, lang2id={"de": 0, "en": 1},
+            id2lang={0: "de", 1: "en"}, max_position_embeddings=128, dropout=0.0, attention_dropout=0.0,
+            embed_init_std=0.5, init_std=0.2, mask_token_id=5, num_labels=3, start_n_top=3, end_n_top=3,
+        )
+        settings.update(overrides)
+        torch.manual_seed(seed)
+        model = getattr(modeling, cls_name)(XLMConfig(**settings)).eval()
+        folder = tmp_path_factory.mktemp(cls_name)
+        model.save_pretrained(folder)
+        for name in TOKENIZER_FILES:
+            shutil.copy(source / name, folder / name)
+        made[key] = folder
+        return folder
+
+    return make

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import InputError
+from ..modeling import XLMCache
 from .base import Pipeline
 
 MAX_NEW_TOKENS = 512
@@ -106,11 +107,11 @@ class TextGenerationPipeline(Pipeline):
         config = model.config
         lang_id = (self.lang_id(lang) if lang else config.lang_id) if self.uses_langs() else None
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        cache = model.new_cache() if config.causal else None
-        ids, pending = list(input_ids), list(input_ids)
+        cache = XLMCache() if config.causal else None  # the model then runs only the positions not cached
+        ids = list(input_ids)
         with torch.inference_mode():
             for _ in range(max_new_tokens):
-                seq = pending if config.causal else [*ids, config.mask_token_id]
+                seq = ids if config.causal else [*ids, config.mask_token_id]
                 inputs = torch.tensor([seq], device=device)
                 langs = torch.full_like(inputs, lang_id) if lang_id is not None else None
                 hidden = model.transformer(inputs, langs=langs, cache=cache).last_hidden_state[:, -1]
@@ -128,4 +129,3 @@ class TextGenerationPipeline(Pipeline):
                 if next_id == self.tokenizer.sep_token_id:
                     return
                 ids.append(next_id)
-                pending = [next_id]

@@ -1,0 +1,1 @@
+"""Speed and memory against transformers; results go to benchmarks/RESULTS.md."""

@@ -1,0 +1,7 @@
+"""Run every benchmark (`make bench`); each writes its section of benchmarks/RESULTS.md."""
+
+from . import bench_core, bench_pipelines
+
+if __name__ == "__main__":
+    bench_core.main()
+    bench_pipelines.main()
