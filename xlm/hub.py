@@ -265,17 +265,13 @@ def _align_prefix(
 
 def _check_shapes(model: nn.Module, state: dict[str, torch.Tensor], folder: Path) -> None:
     expected = {k: v.shape for k, v in model.state_dict().items()}
-    bad = [
-        (k, tuple(v.shape), tuple(expected[k]))
+    bad = sorted(
+        f"{k} has shape {tuple(v.shape)}, the config implies {tuple(expected[k])}"
         for k, v in state.items()
         if k in expected and v.shape != expected[k]
-    ]
+    )
     if bad:
-        key, got, want = bad[0]
-        raise CorruptCheckpointError(
-            f"Weights in {folder} do not fit its config: {key} has shape {got}, the config implies {want}"
-            + (f" ({len(bad) - 1} more mismatches)." if len(bad) > 1 else ".")
-        )
+        raise CorruptCheckpointError(f"Weights in {folder} do not fit its config: {_preview(bad)}.")
 
 
 def _materialise_missing(model: XLMPreTrainedModel, device: torch.device) -> None:
