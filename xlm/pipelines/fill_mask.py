@@ -29,28 +29,42 @@ class FillMaskPipeline(Pipeline):
         top_k: int = 5,
         targets: str | list[str] | None = None,
         lang: str | None = None,
+        text_pair: str | None = None,
+        lang_pair: str | None = None,
     ) -> list[Any]:
+        """``text_pair``: a translation read beside each text in the TLM layout (see ``Pipeline.encode_tlm``);
+        masks may be in either side, and the sequences then show both sides."""
         tok = self.tokenizer
         texts = [self._with_mask_token(self.check_text(t)) for t in items]
-        batch = self.encode(texts, lang=lang)
-        ids = batch["input_ids"]
-        is_mask = ids == tok.mask_token_id
-        for row, text in enumerate(texts):
-            if not bool(is_mask[row].any()):
-                raise InputError(
-                    f"No mask token in {_clip(text)!r}: write {tok.mask_token} (or <mask>) where a word is missing."
-                )
+        if text_pair is None:
+            batches = [(self.encode(texts, lang=lang), texts)]
+        else:
+            pair = self._with_mask_token(self.check_text(text_pair, "translation"))
+            batches = [
+                (self.encode_tlm(t, lang, pair, lang_pair or lang)[0], [f"{t} / {pair}"]) for t in texts
+            ]
         target_ids = self.target_ids(targets) if targets is not None else None
         k = min(int(top_k), len(target_ids) if target_ids is not None else self.model.config.vocab_size)
         if k < 1:
             raise InputError("top_k must be at least 1.")
-        probs = softmax(self.mask_logits(batch, is_mask))  # (n_masks, vocab), all masks of the batch in order
-        if target_ids is not None:
-            probs = probs[:, target_ids]
-        scores, best = probs.topk(k, dim=-1)
-        if target_ids is not None:
-            best = target_ids[best]
-        return self._format(ids.cpu(), is_mask.cpu(), scores.tolist(), best.tolist())
+        out: list[Any] = []
+        for batch, shown in batches:
+            ids = batch["input_ids"]
+            is_mask = ids == tok.mask_token_id
+            for row, text in enumerate(shown):
+                if not bool(is_mask[row].any()):
+                    raise InputError(
+                        f"No mask token in {_clip(text)!r}: write {tok.mask_token} (or <mask>) where a word is missing."
+                    )
+            # (n_masks, vocab): all masks of the batch in order
+            probs = softmax(self.mask_logits(batch, is_mask))
+            if target_ids is not None:
+                probs = probs[:, target_ids]
+            scores, best = probs.topk(k, dim=-1)
+            if target_ids is not None:
+                best = target_ids[best]
+            out += self._format(ids.cpu(), is_mask.cpu(), scores.tolist(), best.tolist())
+        return out
 
     def mask_logits(self, batch: dict[str, torch.Tensor], is_mask: torch.Tensor) -> torch.Tensor:
         """LM scores at the masked positions only: (n_masks, vocab)."""
