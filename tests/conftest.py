@@ -41,7 +41,7 @@ def make_model(shared_data, tmp_path_factory):
     made: dict[tuple, Path] = {}
 
     def make(cls_name: str = "XLMWithLMHeadModel", seed: int = 0, **overrides) -> Path:
-        key = (cls_name, seed, tuple(sorted(overrides.items(), key=str)))
+        key = (cls_name, seed, repr(sorted(overrides.items(), key=str)))
         if key in made:
             return made[key]
         settings = dict(

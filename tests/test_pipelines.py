@@ -7,7 +7,7 @@ import torch
 import transformers
 
 import xlm
-from xlm.pipelines import ModelCache, pipeline
+from xlm.pipelines import ModelCache, build_qa_features, pipeline
 
 TEXTS = [
     "The capital of France is <special1> .",
@@ -117,19 +117,21 @@ def test_token_classification_matches_transformers(make_model):
     assert " ".join(w["word"] for w in words) == text  # one group per word boundary at most, spans in order
 
 
-def _brute_force_answer(start_logits, end_logits, allowed, max_len):
-    """Independent oracle: the (i, j) with the largest p_start[i] * p_end[j] over allowed i <= j < i + max_len."""
+def _brute_force_answer(start_logits, end_logits, context, max_len):
+    """Independent oracle for the transformers QA scoring: softmax over the context tokens and the first token
+    (which stands for "no answer"), then the (i, j) with the largest p_start[i] * p_end[j] over context tokens
+    i <= j < i + max_len."""
+    allowed = context.clone()
+    allowed[0] = True
     start = start_logits.masked_fill(~allowed, -10_000.0).softmax(-1)
     end = end_logits.masked_fill(~allowed, -10_000.0).softmax(-1)
-    best = max(
-        (
-            (float(start[i] * end[j]), i, j)
-            for i in range(len(start))
-            for j in range(len(end))
-            if allowed[i] and allowed[j] and i <= j < i + max_len
-        ),
+    n = len(start)
+    return max(
+        (float(start[i] * end[j]), i, j)
+        for i in range(n)
+        for j in range(n)
+        if context[i] and context[j] and i <= j < i + max_len
     )
-    return best
 
 
 def test_question_answering_simple_head_matches_an_oracle(make_model):
@@ -161,16 +163,17 @@ def test_question_answering_long_context_uses_windows(make_model):
     folder = make_model("XLMForQuestionAnsweringSimple", seed=6)
     qa = pipeline("question-answering", folder, device="cpu")
     context = " ".join(f"Satz {n} erzählt von Köln und dem Rhein." for n in range(60))
-    answer = qa({"question": "Wo?", "context": context}, lang="de", max_seq_len=64, doc_stride=16)
-    assert answer["answer"] == context[answer["start"] : answer["end"]]
-    none = qa(
-        {"question": "Wo?", "context": context},
-        lang="de",
-        max_seq_len=64,
-        handle_impossible_answer=True,
-        top_k=50,
-    )
-    assert any(a["answer"] == "" for a in none)
+    features = build_qa_features(qa.tokenizer, "Wo?", context, lang="de", max_seq_len=64, doc_stride=16)
+    assert len(features) > 5 and all(len(f.input_ids) <= 64 for f in features)
+    for left, right in zip(features, features[1:], strict=False):  # neighbours overlap by doc_stride tokens
+        assert left.offsets[-16:] == right.offsets[:16]
+    assert features[-1].offsets[-1][1] == len(context.rstrip("."))  + 1 or features[-1].offsets[-1][1] == len(context)
+    answers = qa({"question": "Wo?", "context": context}, lang="de", max_seq_len=64, doc_stride=16, top_k=10_000,
+                 handle_impossible_answer=True)
+    assert all(a["answer"] == context[a["start"] : a["end"]] for a in answers)
+    assert sum(a["answer"] == "" for a in answers) == 1  # the no-answer entry, scored by its best window
+    late = [a for a in answers if a["start"] > len(context) // 2]
+    assert late, "answers come from the later windows too"
 
 
 def test_question_answering_beam_head_uses_transformers_candidates(make_model):
@@ -195,7 +198,7 @@ def test_features_and_attentions_match_transformers(lm_dir):
     torch.testing.assert_close(
         torch.tensor(attn["attentions"]), torch.stack(out.attentions)[:, 0], atol=1e-4, rtol=0
     )
-    assert attn["langs"] == ["de"] * len(attn["tokens"]) and attn["tokens"][0] == "</s>"
+    assert attn["langs"] == ["de"] * len(attn["tokens"]) and attn["tokens"][0] == "<s>"
 
 
 def test_attention_on_a_translation_pair_uses_the_tlm_layout(lm_dir):

@@ -35,7 +35,7 @@ class Pipeline:
         self.folder = resolve_model_dir(model, revision=revision)  # fail early on a bad path or id
         self.model_name = os.fspath(model)
         self.device, self.dtype = device, dtype
-        self.cache = cache or default_cache()
+        self.cache = cache if cache is not None else default_cache()
         self.batch_size = max(1, int(batch_size))
 
     # -- model access -------------------------------------------------------------------------------------------
