@@ -1,0 +1,74 @@
+"""XLM Explorer: a Gradio app over the xlm pipelines (``python app.py``; Hugging Face Spaces ready).
+
+Binds 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise. The default model is the
+first embedded one in assets/, or $XLM_EXPLORER_MODEL.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import gradio as gr
+
+from components import (
+    attention,
+    classification,
+    compare,
+    cross_lingual,
+    fill_mask,
+    generation,
+    model_info,
+    qa,
+    tokenizer,
+)
+
+TITLE = "XLM Explorer"
+CONCURRENCY = int(os.environ.get("XLM_EXPLORER_CONCURRENCY", "2"))  # model calls at once (CPU-bound work)
+QUEUE_SIZE = int(os.environ.get("XLM_EXPLORER_QUEUE", "64"))  # requests waiting beyond that are refused
+CSS = """
+.qa-context { line-height: 1.7; font-size: 1.05em; }
+mark.qa-answer { background: #ffd54f; padding: 0 2px; border-radius: 3px; }
+"""
+TABS = [
+    ("Fill-mask", fill_mask),
+    ("Cross-lingual (TLM)", cross_lingual),
+    ("Generation", generation),
+    ("Question answering", qa),
+    ("Classification", classification),
+    ("Attention", attention),
+    ("Tokenizer", tokenizer),
+    ("Compare languages", compare),
+]
+
+
+def build_demo() -> gr.Blocks:
+    """The whole app, its queue bounded (``demo.launch()`` it)."""
+    with gr.Blocks(title=TITLE) as demo:
+        gr.Markdown(
+            f"# {TITLE}\nCross-lingual language models (XLM, Lample & Conneau 2019) from the inside: masked and "
+            "translation language modelling, attention, tokenisation. Pick a model once; every tab uses it."
+        )
+        model = model_info.picker()
+        with gr.Tabs():
+            for name, module in TABS:
+                with gr.Tab(name):
+                    module.build(model)
+            with gr.Tab("Model"):
+                card, details = model_info.build(model)
+        demo.load(model_info._describe, model, [card, details], api_name=False)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo
+
+
+def launch(**kwargs):
+    """Start the server (arguments as for ``Blocks.launch``) with the app's theme and CSS."""
+    return demo.launch(theme=gr.themes.Soft(), css=CSS, **kwargs)
+
+
+demo = build_demo()
+
+if __name__ == "__main__":
+    launch()

@@ -1,0 +1,141 @@
+"""Attention explorer: heatmaps of every layer × head, averages over heads or layers, and where one token looks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from . import examples, plots
+from .common import MEAN, export, friendly, get_pipeline, intro, lang_or_none, layer_choices, pick, read_info
+
+TASK = "attention"
+
+
+# -- handlers ----------------------------------------------------------------------------------------------------
+def attend(
+    text: str, lang: str | None, pair: str | None, lang_pair: str | None, model: str
+) -> dict[str, Any]:
+    """The attention pipeline's output for a text (or a sentence pair in the TLM layout)."""
+    pipe = get_pipeline(TASK, model)
+    item = {"text": text, "lang": lang_or_none(lang)}
+    if pair and pair.strip():
+        item |= {"text_pair": pair, "lang_pair": lang_or_none(lang_pair) or lang_or_none(lang)}
+    return pipe(item)
+
+
+def view(data: dict[str, Any], layer: str | None, head: str | None, query: str | None) -> dict[str, Any]:
+    """The matrix for a layer/head choice ("mean" averages), its title, and the row of one query token."""
+    if not data:
+        raise gr.Error("Run the attention first (press Show attention).")
+    layer_i, head_i = pick(layer, data["layers"], "layer"), pick(head, data["heads"], "head")
+    matrix = plots.reduce_attention(data["attentions"], layer_i, head_i)
+    n = len(data["tokens"])
+    query_i = pick(query, n, "token") or 0
+    where = (
+        f"{'mean of layers' if layer_i is None else f'layer {layer_i}'}, "
+        f"{'mean of heads' if head_i is None else f'head {head_i}'}"
+    )
+    return {"matrix": matrix, "title": f"Attention ({where})", "query": query_i}
+
+
+def setup(model: str) -> tuple[list[str], str | None, list[str], list[str]]:
+    info = read_info(model)
+    langs = list(info.languages)
+    return (
+        langs,
+        ("en" if "en" in langs else langs[0] if langs else None),
+        layer_choices(info.n_layers),
+        layer_choices(info.n_heads),
+    )
+
+
+# -- UI ----------------------------------------------------------------------------------------------------------
+def _figures(data, layer, head, query):
+    chosen = view(data, layer, head, query)
+    labels = plots.token_labels(data["tokens"], data["langs"])
+    return (
+        plots.attention_heatmap(chosen["matrix"], labels, title=chosen["title"]),
+        plots.token_attention(
+            chosen["matrix"], labels, chosen["query"], f"Where {labels[chosen['query']]} looks"
+        ),
+    )
+
+
+@friendly
+def _run(text, lang, pair, lang_pair, layer, head, model):
+    data = attend(text, lang, pair, lang_pair, model)
+    labels = plots.token_labels(data["tokens"], data["langs"])
+    query_choices = [(label, str(i)) for i, label in enumerate(labels)]
+    heat, bars = _figures(data, layer, head, "0")
+    files = export(
+        "attention",
+        data,
+        [
+            {"layer": layer_i, "head": head_i, "query": q, "key": k, "weight": w}
+            for layer_i, heads in enumerate(data["attentions"])
+            for head_i, rows in enumerate(heads)
+            for q, row in enumerate(rows)
+            for k, w in enumerate(row)
+        ],
+    )
+    grid = plots.attention_grid(data["attentions"])
+    return data, grid, heat, bars, gr.update(choices=query_choices, value="0"), files
+
+
+@friendly
+def _view(data, layer, head, query):
+    return _figures(data, layer, head, query)
+
+
+@friendly
+def _setup(model: str):
+    langs, lang, layers, heads = setup(model)
+    return (
+        gr.update(choices=langs, value=lang),
+        gr.update(choices=langs, value=None),
+        gr.update(choices=layers, value=MEAN),
+        gr.update(choices=heads, value=MEAN),
+    )
+
+
+def build(model: gr.Dropdown) -> None:
+    langs, lang0, layers, heads = setup(model.value) if model.value else ([], None, [MEAN], [MEAN])
+    intro(
+        "Self-attention: in every layer, each head mixes information from the tokens a token attends to; a row of "
+        "a heatmap is one token's attention, summing to 1.",
+        "heads that look at the previous or next token (diagonals), at the sentence boundary `</s>`, or at the "
+        "same word in the translation when you add one.",
+    )
+    data = gr.State({})
+    with gr.Row():
+        text = gr.Textbox(label="Text", value=examples.FILL_MASK["en"].replace("<mask>", "sofa"), scale=3)
+        lang = gr.Dropdown(langs, value=lang0, label="Language", allow_custom_value=True, scale=1)
+    with gr.Accordion("Add a translation (TLM layout: both sentences in one input)", open=False), gr.Row():
+        pair = gr.Textbox(label="Translation (optional)", value="", scale=3)
+        lang_pair = gr.Dropdown(langs, value=None, label="Its language", allow_custom_value=True, scale=1)
+    run = gr.Button("Show attention", variant="primary")
+    with gr.Row():
+        layer = gr.Dropdown(layers, value=MEAN, label="Layer (mean = average of layers)")
+        head = gr.Dropdown(heads, value=MEAN, label="Head (mean = average of heads)")
+        query = gr.Dropdown([], value=None, label="Token whose attention to show")
+    with gr.Row():
+        heat = gr.Plot(label="Token-to-token attention", elem_id="attention-heatmap")
+        bars = gr.Plot(label="Where the token looks")
+    grid = gr.Plot(label="Every layer × head", elem_id="attention-grid")
+    files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+
+    run.click(
+        _run,
+        [text, lang, pair, lang_pair, layer, head, model],
+        [data, grid, heat, bars, query, files],
+        api_name="attention",
+    )
+    gr.on(
+        [layer.input, head.input, query.input],
+        _view,
+        [data, layer, head, query],
+        [heat, bars],
+        api_name="attention_view",
+    )
+    model.change(_setup, model, [lang, lang_pair, layer, head], api_name="attention_setup")

@@ -1,0 +1,223 @@
+"""What every tab shares: finding models, choosing the model a task runs on, friendly errors, exports."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import inspect
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from xlm.errors import XLMError
+from xlm.pipelines import pipeline
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL_ENV = "XLM_EXPLORER_MODEL"  # the default model: a folder or Hub id
+ASSETS_ENV = "XLM_EXPLORER_ASSETS"  # where the embedded models are (default: assets/ of the repo)
+EXPORT_DIR = Path(tempfile.gettempdir()) / "xlm-explorer-exports"
+
+# Which trained architectures serve each task, best first.
+LM = ("XLMWithLMHeadModel",)
+TASK_ARCHITECTURES: dict[str, tuple[str, ...]] = {
+    "fill-mask": LM,
+    "text-generation": LM,
+    "question-answering": ("XLMForQuestionAnsweringSimple", "XLMForQuestionAnswering"),
+    "text-classification": ("XLMForSequenceClassification",),
+    "token-classification": ("XLMForTokenClassification",),
+}
+EXPECTED_ERRORS = (XLMError, ValueError, KeyError, OSError)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the app needs to know about a checkpoint without loading it (read from its config.json)."""
+
+    path: str
+    name: str
+    architectures: tuple[str, ...]
+    languages: tuple[str, ...]
+    causal: bool
+    n_layers: int
+    n_heads: int
+
+
+def read_info(path: str | os.PathLike) -> ModelInfo:
+    """Read a checkpoint folder's config.json (a Hub id is resolved, and downloaded if needed)."""
+    from xlm.hub import resolve_model_dir
+
+    folder = resolve_model_dir(path)
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        from xlm.errors import ModelNotFoundError
+
+        raise ModelNotFoundError(f"{path} has no config.json: it is not a model folder.")
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    lang2id = config.get("lang2id") or {}
+    return ModelInfo(
+        path=os.fspath(path),
+        name=folder.name,
+        architectures=tuple(config.get("architectures") or ("XLMWithLMHeadModel",)),
+        languages=tuple(sorted(lang2id, key=lang2id.get)),
+        causal=bool(config.get("causal", False)),
+        n_layers=int(config.get("n_layers", config.get("num_hidden_layers", 12))),
+        n_heads=int(config.get("n_heads", config.get("num_attention_heads", 16))),
+    )
+
+
+def assets_dir() -> Path:
+    return Path(os.environ.get(ASSETS_ENV) or REPO / "assets")
+
+
+def discover(assets: Path | None = None) -> list[ModelInfo]:
+    """The embedded models: every assets/*/config.json, the multilingual masked LM first."""
+    assets = assets or assets_dir()
+    found = []
+    for config in sorted(assets.glob("*/config.json")):
+        try:
+            found.append(read_info(config.parent))
+        except (XLMError, ValueError, OSError):
+            continue  # a half-written folder (training in progress) is skipped
+    return sorted(found, key=lambda m: (m.architectures[0] not in LM, m.causal, -len(m.languages), m.name))
+
+
+def default_model() -> str | None:
+    """``$XLM_EXPLORER_MODEL`` if set, else the first embedded model (None when there is none)."""
+    if os.environ.get(MODEL_ENV):
+        return os.environ[MODEL_ENV]
+    models = discover()
+    return models[0].path if models else None
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """(label, path) pairs for the model picker."""
+    choices = [(f"{m.name} — {m.architectures[0]}", m.path) for m in discover()]
+    chosen = default_model()
+    if chosen and chosen not in {path for _, path in choices}:
+        choices.insert(0, (chosen, chosen))
+    return choices
+
+
+def model_for(task: str, selected: str | None) -> tuple[str, str]:
+    """The checkpoint a task runs on, and a note for the user when it is not the selected one.
+
+    A task whose head must be trained (QA, classification, tagging) uses the selected model when it has that
+    head, else an embedded model that has it; with none, the selected model runs with a warning.
+    """
+    if not selected:
+        raise gr.Error("No model: pick one at the top, or load one in the Model tab.")
+    wanted = TASK_ARCHITECTURES.get(task)
+    if wanted is None:
+        return selected, ""
+    info = read_info(selected)
+    if task == "text-generation" or info.architectures[0] in wanted:
+        return selected, ""
+    for candidate in discover():
+        if candidate.architectures[0] in wanted:
+            return candidate.path, (
+                f"The selected model has no trained {task} head, so this tab uses **{candidate.name}**."
+            )
+    return selected, (
+        f"⚠️ No model with a trained {task} head is available: **{info.name}** runs with a randomly "
+        "initialised head, so its output is meaningless."
+    )
+
+
+def get_pipeline(task: str, selected: str | None, **kwargs: Any):
+    """The cached pipeline for a task (no model is loaded here: the first call on it does that)."""
+    path, _ = model_for(task, selected)
+    return pipeline(task, path, device="auto", **kwargs)
+
+
+def lang_or_none(lang: str | None) -> str | None:
+    return lang or None
+
+
+def friendly(fn: Callable) -> Callable:
+    """Turn the errors bad input can cause into ``gr.Error`` with the library's message (no traceback)."""
+
+    def convert(err: Exception) -> gr.Error:
+        message = str(err).strip("'\"") or type(err).__name__
+        return gr.Error(message)
+
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def gen_wrapper(*args: Any, **kwargs: Any):
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except EXPECTED_ERRORS as err:
+                raise convert(err) from err
+
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except EXPECTED_ERRORS as err:
+            raise convert(err) from err
+
+    return wrapper
+
+
+def export(stem: str, data: Any, rows: Iterable[dict[str, Any]] | None = None) -> list[str]:
+    """Write ``data`` as JSON (and ``rows`` as CSV) to fresh files; return their paths for a gr.File."""
+    folder = EXPORT_DIR / uuid.uuid4().hex[:12]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{stem}.json"]
+    paths[0].write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    rows = list(rows or [])
+    if rows:
+        paths.append(folder / f"{stem}.csv")
+        with paths[1].open("w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return [str(p) for p in paths]
+
+
+def intro(what: str, look_for: str) -> gr.Markdown:
+    """The two teaching lines at the top of every tab."""
+    return gr.Markdown(f"{what}  \n**What to look for:** {look_for}")
+
+
+MEAN = "mean"
+
+
+def layer_choices(n: int) -> list[str]:
+    """Choices of a layer or head picker: "mean" (average them all), then each index."""
+    return [MEAN, *(str(i) for i in range(n))]
+
+
+def pick(choice: str | float | None, n: int, what: str) -> int | None:
+    """A picker's value as an index (None = average); out of range → a clear error."""
+    if choice in (None, "", MEAN):
+        return None
+    try:
+        index = int(choice)
+    except (TypeError, ValueError) as err:
+        raise gr.Error(f"The {what} must be a number or {MEAN!r}, not {choice!r}.") from err
+    if not 0 <= index < n:
+        raise gr.Error(f"There is no {what} {index}: this model has {n} (0 to {n - 1}).")
+    return index
+
+
+def with_mask_token(text: str, tokenizer) -> str:
+    """``text`` with ``<mask>`` (and ``[MASK]``) written as the tokenizer's own mask token."""
+    from xlm.pipelines.fill_mask import MASK_ALIASES
+
+    for alias in MASK_ALIASES:
+        text = text.replace(alias, tokenizer.mask_token)
+    return text

@@ -1,0 +1,111 @@
+"""Compare languages: the same sentence in several languages, predictions and attention side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from . import examples, plots
+from .common import (
+    MEAN,
+    export,
+    friendly,
+    get_pipeline,
+    intro,
+    layer_choices,
+    model_for,
+    pick,
+    read_info,
+    with_mask_token,
+)
+
+MAX_LANGUAGES = 6
+
+
+# -- handlers ----------------------------------------------------------------------------------------------------
+def parse(lines: str) -> list[tuple[str, str]]:
+    """``lang | sentence`` lines → [(lang, sentence)]; blank lines are skipped."""
+    pairs = []
+    for number, line in enumerate(lines.splitlines(), start=1):
+        if not line.strip():
+            continue
+        lang, sep, sentence = line.partition("|")
+        if not sep or not lang.strip() or not sentence.strip():
+            raise gr.Error(
+                f"Line {number}: write `language | sentence`, e.g. `fr | Le chat dort sur le <mask> .`"
+            )
+        pairs.append((lang.strip(), sentence.strip()))
+    if not pairs:
+        raise gr.Error("Give at least one `language | sentence` line.")
+    if len(pairs) > MAX_LANGUAGES:
+        raise gr.Error(f"At most {MAX_LANGUAGES} sentences at once.")
+    if len({lang for lang, _ in pairs}) != len(pairs):
+        raise gr.Error("Each language may appear only once.")
+    return pairs
+
+
+def compare(lines: str, top_k: float, layer: str | None, model: str) -> dict[str, Any]:
+    """Per language: fill-mask predictions and the attention matrix (mean of heads) of one layer or all."""
+    fill = get_pipeline("fill-mask", model)
+    attention = get_pipeline("attention", model)
+    out: dict[str, Any] = {"predictions": {}, "attention": {}}
+    for lang, sentence in parse(lines):
+        out["predictions"][lang] = fill(sentence, top_k=int(top_k), lang=lang)
+        att = attention(with_mask_token(sentence, fill.tokenizer), lang=lang)
+        matrix = plots.reduce_attention(att["attentions"], pick(layer, att["layers"], "layer"))
+        out["attention"][lang] = {"tokens": att["tokens"], "matrix": matrix.round(4).tolist()}
+    return out
+
+
+def setup(model: str) -> tuple[str, str, list[str]]:
+    path, note = model_for("fill-mask", model)
+    info = read_info(path)
+    return note, examples.compare_text(info.languages), layer_choices(info.n_layers)
+
+
+# -- UI ----------------------------------------------------------------------------------------------------------
+@friendly
+def _run(lines, top_k, layer, model):
+    out = compare(lines, top_k, layer, model)
+    rows = [
+        {"language": lang, "rank": rank + 1, "token": g["token_str"], "score": round(g["score"], 4)}
+        for lang, result in out["predictions"].items()
+        for rank, g in enumerate(plots.masks_of(result)[0])
+    ]
+    where = "mean of all layers" if layer in (None, "", MEAN) else f"layer {layer}"
+    return (
+        plots.compare_bars(out["predictions"]),
+        plots.compare_heatmaps(out["attention"], f"Attention ({where}, mean of heads)"),
+        rows,
+        export("compare_languages", out, rows),
+    )
+
+
+@friendly
+def _setup(model: str):
+    note, text, layers = setup(model)
+    return note, text, gr.update(choices=layers, value=MEAN)
+
+
+def build(model: gr.Dropdown) -> None:
+    note0, text0, layers = setup(model.value) if model.value else ("", "", [MEAN])
+    intro(
+        "One model, one meaning, several languages: a shared vocabulary and shared layers are what let XLM transfer "
+        "from one language to another.",
+        "whether the guesses mean the same thing in each language, and whether attention patterns look alike "
+        "despite different word orders and tokenisations.",
+    )
+    note = gr.Markdown(note0)
+    lines = gr.Textbox(label="One `language | sentence with <mask>` per line", value=text0, lines=4)
+    with gr.Row():
+        top_k = gr.Slider(1, 10, value=5, step=1, label="Top-k")
+        layer = gr.Dropdown(layers, value=MEAN, label="Attention layer (mean = all layers)")
+    run = gr.Button("Compare", variant="primary")
+    bars = gr.Plot(label="Predictions per language", elem_id="compare-bars")
+    heat = gr.Plot(label="Attention per language")
+    table = gr.Dataframe(label="Predictions")
+    files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+
+    run.click(_run, [lines, top_k, layer, model], [bars, heat, table, files], api_name="compare")
+    model.change(_setup, model, [note, lines, layer], api_name="compare_setup")

@@ -1,0 +1,162 @@
+"""Cross-lingual tab (TLM): a sentence and its translation read together; masks in one side, predictions that can
+use the other side, and the attention that flows between the two languages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from . import examples, plots
+from .common import (
+    MEAN,
+    export,
+    friendly,
+    get_pipeline,
+    intro,
+    lang_or_none,
+    layer_choices,
+    model_for,
+    pick,
+    read_info,
+    with_mask_token,
+)
+
+TASK = "fill-mask"
+
+
+# -- handlers ----------------------------------------------------------------------------------------------------
+def predict(
+    text: str, lang: str | None, pair: str, lang_pair: str | None, top_k: float, layer: str | None, model: str
+) -> dict[str, Any]:
+    """Fill the masks of a sentence pair, with and without the other side, and the pair's attention."""
+    lang, lang_pair = lang_or_none(lang), lang_or_none(lang_pair)
+    fill = get_pipeline(TASK, model)
+    k = int(top_k)
+    together = plots.masks_of(fill(text, top_k=k, lang=lang, text_pair=pair, lang_pair=lang_pair))
+    alone: list[Any] = []
+    for side_text, side_lang in ((text, lang), (pair, lang_pair)):
+        if fill.tokenizer.mask_token in with_mask_token(side_text, fill.tokenizer):
+            alone += plots.masks_of(fill(side_text, top_k=k, lang=side_lang))
+    tok = fill.tokenizer
+    attention = get_pipeline("attention", model)(
+        {
+            "text": with_mask_token(text, tok),
+            "lang": lang,
+            "text_pair": with_mask_token(pair, tok),
+            "lang_pair": lang_pair,
+        }
+    )
+    chosen = pick(layer, attention["layers"], "layer")
+    rows = [
+        {
+            "mask": n + 1,
+            "rank": rank + 1,
+            "token": g["token_str"],
+            "with translation": round(g["score"], 4),
+            "alone": round(next((a["score"] for a in solo if a["token"] == g["token"]), 0.0), 4),
+        }
+        for n, (guesses, solo) in enumerate(zip(together, alone, strict=True))
+        for rank, g in enumerate(guesses)
+    ]
+    return {
+        "together": together,
+        "alone": alone,
+        "attention": attention,
+        "matrix": plots.reduce_attention(attention["attentions"], chosen).tolist(),
+        "cross_share": plots.cross_share(attention["attentions"], attention["side"]),
+        "rows": rows,
+    }
+
+
+def setup(model: str) -> tuple[str, list[str], str | None, str | None, list[str]]:
+    path, note = model_for(TASK, model)
+    info = read_info(path)
+    langs = list(info.languages)
+    second = next((lang for lang in examples.PARALLEL if lang in langs), langs[1] if len(langs) > 1 else None)
+    first = "en" if "en" in langs else (langs[0] if langs else None)
+    if not info.languages or len(langs) < 2:
+        note += "\n\n⚠️ This model knows fewer than two languages: translation modelling needs a multilingual model."
+    return note, langs, first, second, layer_choices(info.n_layers)
+
+
+# -- UI ----------------------------------------------------------------------------------------------------------
+@friendly
+def _run(text, lang, pair, lang_pair, top_k, layer, model):
+    out = predict(text, lang, pair, lang_pair, top_k, layer, model)
+    att = out["attention"]
+    labels = plots.token_labels(att["tokens"], att["langs"])
+    title = f"Attention over the pair ({'mean of all layers' if pick(layer, att['layers'], 'layer') is None else f'layer {layer}'}, mean of heads)"
+    files = export(
+        "cross_lingual",
+        {k: out[k] for k in ("together", "alone", "cross_share")}
+        | {"tokens": att["tokens"], "langs": att["langs"]},
+        out["rows"],
+    )
+    return (
+        plots.paired_bars(
+            out["together"], out["alone"], "Guesses with the translation vs. the sentence alone"
+        ),
+        plots.attention_heatmap(out["matrix"], labels, title=title),
+        plots.cross_share_plot(out["cross_share"]),
+        out["rows"],
+        files,
+    )
+
+
+@friendly
+def _setup(model: str):
+    note, langs, first, second, layers = setup(model)
+    return (
+        note,
+        gr.update(choices=langs, value=first),
+        gr.update(choices=langs, value=second),
+        gr.update(choices=layers, value=layers[-1]),
+    )
+
+
+def _example(lang_pair: str | None):
+    if lang_pair not in examples.PARALLEL:
+        return gr.skip(), gr.skip()
+    return examples.PARALLEL[lang_pair]
+
+
+def build(model: gr.Dropdown) -> None:
+    note0, langs, first, second, layers = setup(model.value) if model.value else ("", [], None, None, [MEAN])
+    text0, pair0 = examples.PARALLEL.get(second or "fr", examples.PARALLEL["fr"])
+    intro(
+        "Translation language modelling (TLM): the model reads a sentence and its translation as one input, each "
+        "side with its own language embedding and positions, so it can fill a mask in one language from the other.",
+        "guesses that improve with the translation (blue vs. orange bars), and the bright off-diagonal blocks of the "
+        "heatmap, where one language attends to the other.",
+    )
+    note = gr.Markdown(note0)
+    with gr.Row():
+        with gr.Column():
+            text = gr.Textbox(label="Sentence (mask words with <mask>)", value=text0)
+            lang = gr.Dropdown(langs, value=first, label="Its language", allow_custom_value=True)
+        with gr.Column():
+            pair = gr.Textbox(label="Translation (may hold masks too)", value=pair0, rtl=False)
+            lang_pair = gr.Dropdown(
+                langs, value=second, label="Translation language", allow_custom_value=True
+            )
+    with gr.Row():
+        top_k = gr.Slider(1, 20, value=5, step=1, label="Top-k")
+        layer = gr.Dropdown(layers, value=layers[-1], label="Attention layer (mean = all layers)")
+        example = gr.Button("Load the example for the translation language")
+    run = gr.Button("Predict with the translation", variant="primary")
+    bars = gr.Plot(label="Predictions", elem_id="cross-bars")
+    with gr.Row():
+        heat = gr.Plot(label="Attention between the two sentences", elem_id="cross-heat")
+        share = gr.Plot(label="Cross-language attention per layer")
+    table = gr.Dataframe(label="Predictions with and without the translation", wrap=True)
+    files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+
+    example.click(_example, lang_pair, [text, pair], api_name="cross_lingual_example")
+    run.click(
+        _run,
+        [text, lang, pair, lang_pair, top_k, layer, model],
+        [bars, heat, share, table, files],
+        api_name="cross_lingual",
+    )
+    model.change(_setup, model, [note, lang, lang_pair, layer], api_name="cross_lingual_setup")

@@ -1,0 +1,141 @@
+"""Fill-mask tab: the model's top-k guesses for each masked word, with a language selector and examples."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import gradio as gr
+
+from xlm.pipelines.fill_mask import MASK_ALIASES
+
+from . import examples, plots
+from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info
+
+TASK = "fill-mask"
+
+
+# -- handlers (pure: plain values in, plain values and figures out) ------------------------------------------------
+def predict(text: str, lang: str | None, top_k: float, model: str) -> dict[str, Any]:
+    """Run fill-mask; return the raw predictions, one table row per guess, and the word spans of ``text``."""
+    pipe = get_pipeline(TASK, model)
+    result = pipe(text, top_k=int(top_k), lang=lang_or_none(lang))
+    rows = [
+        {
+            "mask": n + 1,
+            "rank": rank + 1,
+            "token": g["token_str"],
+            "score": round(g["score"], 4),
+            "sequence": g["sequence"],
+        }
+        for n, guesses in enumerate(plots.masks_of(result))
+        for rank, g in enumerate(guesses)
+    ]
+    return {
+        "predictions": result,
+        "rows": rows,
+        "words": word_spans(pipe.tokenizer, text, lang_or_none(lang)),
+    }
+
+
+def word_spans(tokenizer: Any, text: str, lang: str | None) -> list[tuple[str, str]]:
+    """(word, "start:end") for each word of ``text`` as the tokenizer splits it (BPE pieces joined into words);
+    a mask, however written, is one word."""
+    masks = "|".join(re.escape(m) for m in {*MASK_ALIASES, tokenizer.mask_token})
+    spans: list[tuple[str, str]] = []
+    last = 0
+    for hit in [*re.finditer(masks, text), None]:
+        end = hit.start() if hit else len(text)
+        if text[last:end].strip():
+            spans += _chunk_words(tokenizer, text, last, end, lang)
+        if hit:
+            spans.append((hit.group(), f"{hit.start()}:{hit.end()}"))
+            last = hit.end()
+    return spans
+
+
+def _chunk_words(tokenizer: Any, text: str, begin: int, end: int, lang: str | None) -> list[tuple[str, str]]:
+    enc = tokenizer(text[begin:end], lang=lang, add_special_tokens=False, return_offsets_mapping=True)
+    tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"])
+    spans, start = [], None
+    for token, (a, b) in zip(tokens, enc["offset_mapping"], strict=True):
+        start = a if start is None else start
+        if token.endswith("</w>"):
+            spans.append((text[begin + start : begin + b], f"{begin + start}:{begin + b}"))
+            start = None
+    if start is not None:
+        spans.append((text[begin + start : end], f"{begin + start}:{end}"))
+    return spans
+
+
+def mask_span(text: str, span: str | None) -> str:
+    """``text`` with the characters ``span`` ("start:end") replaced by ``<mask>``."""
+    if not span:
+        return text
+    try:
+        start, end = (int(x) for x in span.split(":"))
+    except ValueError as err:
+        raise gr.Error(f"Not a character span: {span!r} (expected start:end).") from err
+    if not 0 <= start < end <= len(text):
+        raise gr.Error(f"Span {span} is outside the text ({len(text)} characters).")
+    return text[:start] + "<mask>" + text[end:]
+
+
+def setup(model: str) -> tuple[str, list[str], str | None, list[tuple[str, str]]]:
+    """What the tab shows for a model: a note, its languages, the default language, the example choices."""
+    path, note = model_for(TASK, model)
+    langs = list(read_info(path).languages)
+    choices = [
+        (f"{lang}: {s}", lang) for lang, s in examples.for_languages(examples.FILL_MASK, langs).items()
+    ]
+    return note, langs, ("en" if "en" in langs else langs[0] if langs else None), choices
+
+
+# -- UI ----------------------------------------------------------------------------------------------------------
+@friendly
+def _run(text: str, lang: str | None, top_k: float, model: str):
+    out = predict(text, lang, top_k, model)
+    files = export("fill_mask", {"text": text, "lang": lang, "predictions": out["predictions"]}, out["rows"])
+    figure = plots.mask_bars(out["predictions"])
+    return figure, out["rows"], files, gr.update(choices=out["words"], value=None)
+
+
+@friendly
+def _setup(model: str):
+    note, langs, lang, choices = setup(model)
+    return note, gr.update(choices=langs, value=lang), gr.update(choices=choices, value=None)
+
+
+def _example(lang: str | None) -> tuple[str, str | None]:
+    return (examples.FILL_MASK.get(lang, ""), lang) if lang else (gr.skip(), gr.skip())
+
+
+def build(model: gr.Dropdown) -> None:
+    note0, langs, lang0, choices = setup(model.value) if model.value else ("", [], None, [])
+    intro(
+        "A masked language model guesses the word hidden behind `<mask>` from the words around it.",
+        "how sure it is (bar length), whether the guesses fit the grammar, and how the language selector changes "
+        "tokenisation and the guesses. Click a word below the chart to mask it instead.",
+    )
+    note = gr.Markdown(note0)
+    with gr.Row():
+        text = gr.Textbox(
+            label="Text with <mask>", value=examples.FILL_MASK.get(lang0 or "en"), scale=4, rtl=False
+        )
+        with gr.Column(scale=1):
+            lang = gr.Dropdown(langs, value=lang0, label="Language", allow_custom_value=True)
+            top_k = gr.Slider(1, 20, value=5, step=1, label="Top-k")
+    example = gr.Dropdown(choices, value=None, label="Examples (one per language of the model)")
+    run = gr.Button("Predict", variant="primary")
+    plot = gr.Plot(label="Top-k guesses per mask", elem_id="fill-mask-plot")
+    words = gr.Radio([], label="Click a word to mask it", elem_id="fill-mask-words")
+    table = gr.Dataframe(label="Predictions", wrap=True)
+    files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+
+    example.input(_example, example, [text, lang], api_name="fill_mask_example")
+    run.click(_run, [text, lang, top_k, model], [plot, table, files, words], api_name="fill_mask")
+    text.submit(_run, [text, lang, top_k, model], [plot, table, files, words], api_name=False)
+    words.input(friendly(mask_span), [text, words], text, api_name="mask_word").then(
+        _run, [text, lang, top_k, model], [plot, table, files, words], api_name=False
+    )
+    model.change(_setup, model, [note, lang, example], api_name="fill_mask_setup")

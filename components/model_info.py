@@ -1,0 +1,96 @@
+"""The shared model picker and the Model tab (load a local folder or a Hub id, show what the checkpoint holds)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from xlm.cli import describe
+
+from .common import default_model, friendly, get_pipeline, intro, model_choices
+
+EVERY_HEAD = ("pred_layer", "qa_outputs", "sequence_summary", "classifier")
+
+
+# -- handlers ----------------------------------------------------------------------------------------------------
+def load(path: str, progress: Any = None) -> dict[str, Any]:
+    """Describe a checkpoint and load it through the model cache (its own architecture), with warnings."""
+    path = (path or "").strip()
+    if not path:
+        raise gr.Error("Type a local model folder or a Hub id (e.g. FacebookAI/xlm-mlm-enfr-1024).")
+    step = progress or (lambda *a, **k: None)
+    step(0.1, desc="Reading the checkpoint")
+    info = describe(path)
+    step(0.4, desc="Loading the model (first time only; it is cached afterwards)")
+    loaded = get_pipeline("attention", path).loaded
+    warnings = list(loaded.report.warnings)
+    trained = info["trained_heads"]
+    if not trained:
+        warnings.append("No trained head: only the encoder is useful (attention, tokenizer, features).")
+    step(1.0, desc="Ready")
+    return {**info, "device": str(loaded.device), "dtype_loaded": str(loaded.dtype), "warnings": warnings}
+
+
+def summary(info: dict[str, Any]) -> str:
+    """A short Markdown card of a described checkpoint."""
+    config = info["config"]
+    kind = "causal (CLM)" if config.get("causal") else "bidirectional (MLM/TLM)"
+    lines = [
+        f"### {info['model']}",
+        f"- **Architecture:** {', '.join(info['architectures'] or ['unknown'])} — {kind}",
+        f"- **Size:** {info['parameters'] / 1e6:.2f} M parameters ({info['dtype']} on disk; running on "
+        f"{info['device']} as {info['dtype_loaded'].removeprefix('torch.')})",
+        f"- **Shape:** {config['n_layers']} layers, dim {config['emb_dim']}, {config['n_heads']} heads, "
+        f"vocabulary {config['vocab_size']}, {config['max_position_embeddings']} positions",
+        f"- **Languages:** {', '.join(info['languages']) or 'one (monolingual: no language embeddings)'}",
+        f"- **Trained heads:** {', '.join(info['trained_heads']) or 'none'}",
+    ]
+    lines += [f"- ⚠️ {w}" for w in info["warnings"]]
+    return "\n".join(lines)
+
+
+# -- UI ----------------------------------------------------------------------------------------------------------
+def picker() -> gr.Dropdown:
+    """The model picker shared by every tab (the embedded default first; any folder or Hub id may be typed)."""
+    return gr.Dropdown(
+        model_choices(),
+        value=default_model(),
+        label="Model (shared by all tabs: an embedded model, a local folder or a Hub id)",
+        allow_custom_value=True,
+        elem_id="model-picker",
+    )
+
+
+@friendly
+def _load(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
+    info = load(path, progress)
+    choices = model_choices()
+    if path not in {value for _, value in choices}:
+        choices.append((path, path))
+    return summary(info), info, gr.update(choices=choices, value=path)
+
+
+@friendly
+def _describe(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
+    info = load(path, progress)
+    return summary(info), info
+
+
+def build(model: gr.Dropdown) -> tuple[gr.Markdown, gr.JSON]:
+    """The Model tab; returns its card and details, which the app fills on page load."""
+    intro(
+        "A checkpoint is a folder (or Hub repo) with config.json, weights and tokenizer files; the same encoder "
+        "can carry different task heads.",
+        "the languages it knows, its size, and warnings about heads that are not in the checkpoint (randomly "
+        "initialised, hence meaningless until fine-tuned).",
+    )
+    with gr.Row():
+        path = gr.Textbox(label="Local folder or Hub id", value=model.value or "", scale=4)
+        load_button = gr.Button("Load and use in every tab", variant="primary", scale=1)
+    card = gr.Markdown(elem_id="model-card")
+    details = gr.JSON(label="Configuration and details")
+
+    load_button.click(_load, path, [card, details, model], api_name="load_model")
+    model.change(_describe, model, [card, details], api_name="describe_model")
+    return card, details

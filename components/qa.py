@@ -1,0 +1,132 @@
+"""Question-answering tab: the answer span highlighted in the context, top-n spans with scores, both QA heads."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import gradio as gr
+
+from . import examples, plots
+from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info
+
+TASK = "question-answering"
+HEADS = [("simple (start/end logits)", "simple"), ("beam (start/end beam search + answerability)", "beam")]
+
+
+# -- handlers ----------------------------------------------------------------------------------------------------
+def answer(
+    context: str,
+    question: str,
+    lang: str | None,
+    question_lang: str | None,
+    head: str,
+    top_k: float,
+    allow_no_answer: bool,
+    model: str,
+) -> list[dict[str, Any]]:
+    """The ``top_k`` best answers, best first: ``{"score", "start", "end", "answer"}`` (character spans)."""
+    pipe = get_pipeline(TASK, model, head=head or None)
+    result = pipe(
+        {"question": question, "context": context},
+        top_k=int(top_k),
+        lang=lang_or_none(lang),
+        question_lang=lang_or_none(question_lang) or lang_or_none(lang),
+        handle_impossible_answer=bool(allow_no_answer),
+    )
+    return result if isinstance(result, list) else [result]
+
+
+def highlight(context: str, answers: list[dict[str, Any]]) -> str:
+    """The context as HTML with the best answer marked; ``dir="auto"`` lays out right-to-left scripts correctly."""
+    best = answers[0] if answers else None
+    if not best or best["end"] <= best["start"]:
+        body = html.escape(context)
+        verdict = "<p><b>No answer</b>: the model thinks the context does not answer the question.</p>"
+    else:
+        a, b = best["start"], best["end"]
+        body = (
+            html.escape(context[:a])
+            + f'<mark class="qa-answer" title="score {best["score"]:.3f}">{html.escape(context[a:b])}</mark>'
+            + html.escape(context[b:])
+        )
+        verdict = f'<p dir="auto"><b>Answer:</b> <bdi>{html.escape(best["answer"])}</bdi> (score {best["score"]:.3f})</p>'
+    return f'{verdict}<div class="qa-context" dir="auto">{body}</div>'
+
+
+def setup(model: str) -> tuple[str, list[str], str | None, list[tuple[str, str]]]:
+    path, note = model_for(TASK, model)
+    langs = list(read_info(path).languages)
+    choices = [
+        (f"{lang}: {q}", lang)
+        for lang, (_, q) in examples.for_languages(examples.QUESTION_ANSWERING, langs).items()
+    ]
+    return note, langs, ("en" if "en" in langs else langs[0] if langs else None), choices
+
+
+# -- UI ----------------------------------------------------------------------------------------------------------
+@friendly
+def _run(context, question, lang, question_lang, head, top_k, allow_no_answer, model):
+    answers = answer(context, question, lang, question_lang, head, top_k, allow_no_answer, model)
+    rows = [{"rank": n + 1, **a, "score": round(a["score"], 4)} for n, a in enumerate(answers)]
+    labels = [
+        {"label": f"{n + 1}. {a['answer'] or '(no answer)'}", "score": a["score"]}
+        for n, a in enumerate(answers)
+    ]
+    files = export("question_answering", {"question": question, "context": context, "answers": answers}, rows)
+    return highlight(context, answers), plots.label_bars(labels, "Best answer spans"), rows, files
+
+
+@friendly
+def _setup(model: str):
+    note, langs, lang, choices = setup(model)
+    return (
+        note,
+        gr.update(choices=langs, value=lang),
+        gr.update(choices=langs, value=lang),
+        gr.update(choices=choices),
+    )
+
+
+def _example(lang: str | None):
+    if lang not in examples.QUESTION_ANSWERING:
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    context, question = examples.QUESTION_ANSWERING[lang]
+    return context, question, lang, lang
+
+
+def build(model: gr.Dropdown) -> None:
+    note0, langs, lang0, choices = setup(model.value) if model.value else ("", [], None, [])
+    context0, question0 = examples.QUESTION_ANSWERING["en"]
+    intro(
+        "Extractive question answering: the model scores every context token as the start and the end of the "
+        "answer, and the best (start, end) pair is the answer span.",
+        "the highlighted span, how close the runner-up spans score, a question in another language than the "
+        "context (cross-lingual transfer), and the two heads (simple vs. beam) disagreeing.",
+    )
+    note = gr.Markdown(note0)
+    example = gr.Dropdown(choices, value=None, label="Examples")
+    with gr.Row():
+        context = gr.Textbox(label="Context", value=context0, lines=5, scale=3)
+        with gr.Column(scale=2):
+            question = gr.Textbox(label="Question", value=question0)
+            with gr.Row():
+                lang = gr.Dropdown(langs, value=lang0, label="Context language", allow_custom_value=True)
+                question_lang = gr.Dropdown(
+                    langs, value=lang0, label="Question language", allow_custom_value=True
+                )
+            head = gr.Radio(HEADS, value="simple", label="QA head")
+            with gr.Row():
+                top_k = gr.Slider(1, 10, value=3, step=1, label="Answers to show")
+                allow_none = gr.Checkbox(value=False, label="Allow 'no answer'")
+    run = gr.Button("Answer", variant="primary")
+    shown = gr.HTML(elem_id="qa-answer")
+    plot = gr.Plot(label="Scores of the best spans")
+    table = gr.Dataframe(label="Answer spans (character offsets in the context)")
+    files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+
+    inputs = [context, question, lang, question_lang, head, top_k, allow_none, model]
+    example.input(_example, example, [context, question, lang, question_lang], api_name="qa_example")
+    run.click(_run, inputs, [shown, plot, table, files], api_name="answer")
+    question.submit(_run, inputs, [shown, plot, table, files], api_name=False)
+    model.change(_setup, model, [note, lang, question_lang, example], api_name="qa_setup")
