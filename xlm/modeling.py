@@ -264,6 +264,10 @@ class XLMPreTrainedModel(nn.Module):
     def tie_weights(self) -> None:
         """Share the output projection with the input embeddings; only the LM head has one."""
 
+    def new_cache(self) -> XLMCache:
+        """An empty cache for step-by-step decoding (see :class:`XLMCache`)."""
+        return XLMCache()
+
     def get_input_embeddings(self) -> nn.Embedding:
         return self.base_model.embeddings
 
@@ -405,8 +409,8 @@ class XLMModel(XLMPreTrainedModel):
         past = cache.seq_len if cache is not None else 0
         if past >= slen:
             raise InputError(
-                f"The cache already holds {past} positions and the input has {slen}: pass the whole sequence so far, "
-                "with at least one new token."
+                f"The cache already holds {past} positions and the input has {slen}: pass the whole sequence so far "
+                "(as in transformers), not only the new tokens, with at least one new token."
             )
 
         # attention bias over the klen = slen keys for the qlen = slen - past new queries
