@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from . import plots
-from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info
+from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info, table
 
 AGGREGATIONS = ["simple", "first", "average", "max", "none"]
 EXAMPLE_TEXT = "Angela Merkel a rencontré Emmanuel Macron à Paris ."
@@ -64,7 +64,7 @@ def _tag(text, lang, aggregation, model):
     entities = tag(text, lang, aggregation, model)
     rows = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in e.items()} for e in entities]
     files = export("token_classification", {"text": text, "entities": entities}, rows)
-    return entity_spans(text, entities), rows, files
+    return entity_spans(text, entities), table(rows), files
 
 
 @friendly

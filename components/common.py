@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from xlm.errors import XLMError
 from xlm.pipelines import pipeline
@@ -186,6 +187,11 @@ def export(stem: str, data: Any, rows: Iterable[dict[str, Any]] | None = None) -
             writer.writeheader()
             writer.writerows(rows)
     return [str(p) for p in paths]
+
+
+def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows of dicts as a DataFrame for gr.Dataframe (column order of the first row)."""
+    return pd.DataFrame(rows)
 
 
 def intro(what: str, look_for: str) -> gr.Markdown:

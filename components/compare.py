@@ -17,6 +17,7 @@ from .common import (
     model_for,
     pick,
     read_info,
+    table,
     with_mask_token,
 )
 
@@ -77,7 +78,7 @@ def _run(lines, top_k, layer, model):
     return (
         plots.compare_bars(out["predictions"]),
         plots.compare_heatmaps(out["attention"], f"Attention ({where}, mean of heads)"),
-        rows,
+        table(rows),
         export("compare_languages", out, rows),
     )
 

@@ -19,6 +19,7 @@ from .common import (
     model_for,
     pick,
     read_info,
+    table,
     with_mask_token,
 )
 
@@ -99,7 +100,7 @@ def _run(text, lang, pair, lang_pair, top_k, layer, model):
         ),
         plots.attention_heatmap(out["matrix"], labels, title=title),
         plots.cross_share_plot(out["cross_share"]),
-        out["rows"],
+        table(out["rows"]),
         files,
     )
 

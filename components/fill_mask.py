@@ -10,7 +10,7 @@ import gradio as gr
 from xlm.pipelines.fill_mask import MASK_ALIASES
 
 from . import examples, plots
-from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info
+from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info, table
 
 TASK = "fill-mask"
 
@@ -97,7 +97,7 @@ def _run(text: str, lang: str | None, top_k: float, model: str):
     out = predict(text, lang, top_k, model)
     files = export("fill_mask", {"text": text, "lang": lang, "predictions": out["predictions"]}, out["rows"])
     figure = plots.mask_bars(out["predictions"])
-    return figure, out["rows"], files, gr.update(choices=out["words"], value=None)
+    return figure, table(out["rows"]), files, gr.update(choices=out["words"], value=None)
 
 
 @friendly

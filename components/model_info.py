@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gradio as gr
@@ -29,7 +30,8 @@ def load(path: str, progress: Any = None) -> dict[str, Any]:
     if not trained:
         warnings.append("No trained head: only the encoder is useful (attention, tokenizer, features).")
     step(1.0, desc="Ready")
-    return {**info, "device": str(loaded.device), "dtype_loaded": str(loaded.dtype), "warnings": warnings}
+    info = {**info, "device": str(loaded.device), "dtype_loaded": str(loaded.dtype), "warnings": warnings}
+    return json.loads(json.dumps(info))  # JSON-safe (integer keys of id2lang become strings)
 
 
 def summary(info: dict[str, Any]) -> str:

@@ -7,8 +7,10 @@ from typing import Any
 
 import gradio as gr
 
+from xlm.pipelines import QuestionAnsweringPipeline
+
 from . import examples, plots
-from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info
+from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info, table
 
 TASK = "question-answering"
 HEADS = [("simple (start/end logits)", "simple"), ("beam (start/end beam search + answerability)", "beam")]
@@ -54,6 +56,19 @@ def highlight(context: str, answers: list[dict[str, Any]]) -> str:
     return f'{verdict}<div class="qa-context" dir="auto">{body}</div>'
 
 
+def head_warning(model: str, head: str) -> str:
+    """A warning when the chosen head is not the one the checkpoint was trained with (it is then random)."""
+    path, _ = model_for(TASK, model)
+    info = read_info(path)
+    wanted = QuestionAnsweringPipeline.heads.get(head or "simple")
+    if wanted in info.architectures:
+        return ""
+    return (
+        f'<p class="qa-warning">⚠️ {html.escape(info.name)} has no trained {html.escape(head)} head '
+        f"(it holds {html.escape(info.architectures[0])}): this head is randomly initialised.</p>"
+    )
+
+
 def setup(model: str) -> tuple[str, list[str], str | None, list[tuple[str, str]]]:
     path, note = model_for(TASK, model)
     langs = list(read_info(path).languages)
@@ -74,7 +89,12 @@ def _run(context, question, lang, question_lang, head, top_k, allow_no_answer, m
         for n, a in enumerate(answers)
     ]
     files = export("question_answering", {"question": question, "context": context, "answers": answers}, rows)
-    return highlight(context, answers), plots.label_bars(labels, "Best answer spans"), rows, files
+    return (
+        head_warning(model, head) + highlight(context, answers),
+        plots.label_bars(labels, "Best answer spans"),
+        table(rows),
+        files,
+    )
 
 
 @friendly

@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from . import examples
-from .common import export, friendly, get_pipeline, intro, lang_or_none, read_info
+from .common import export, friendly, get_pipeline, intro, lang_or_none, read_info, table
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def _run(text, lang, add_special_tokens, model):
     return (
         steps_markdown(out["explain"]),
         token_pieces(text, out["rows"]),
-        out["rows"],
+        table(out["rows"]),
         out["special_tokens"],
         files,
     )
