@@ -11,7 +11,12 @@ import pytest
 def xlm_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONWARNINGS": "ignore"}
     return subprocess.run(
-        [sys.executable, "-m", "xlm", *args], input=stdin, capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, "-m", "xlm", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
 
 
@@ -23,8 +28,19 @@ def lm_dir(make_model):
 def test_fill_mask_lines_in_json_lines_out(lm_dir, tmp_path):
     inputs = tmp_path / "in.txt"
     inputs.write_text('Das ist ein <mask> .\n{"inputs": "Ein <mask> Haus .", "top_k": 2}\n', encoding="utf-8")
-    done = xlm_cli("run", "--task", "fill-mask", "--model", str(lm_dir), "--top-k", "3", "--lang", "de",
-                   "--input", str(inputs))
+    done = xlm_cli(
+        "run",
+        "--task",
+        "fill-mask",
+        "--model",
+        str(lm_dir),
+        "--top-k",
+        "3",
+        "--lang",
+        "de",
+        "--input",
+        str(inputs),
+    )
     assert done.returncode == 0, done.stderr
     first, second = (json.loads(line) for line in done.stdout.splitlines())
     assert len(first) == 3 and len(second) == 2
@@ -32,7 +48,9 @@ def test_fill_mask_lines_in_json_lines_out(lm_dir, tmp_path):
 
 
 def test_bad_lines_fail_alone(lm_dir):
-    done = xlm_cli("run", "--task", "fill-mask", "--model", str(lm_dir), stdin="no mask here\n\nEin <mask> .\n")
+    done = xlm_cli(
+        "run", "--task", "fill-mask", "--model", str(lm_dir), stdin="no mask here\n\nEin <mask> .\n"
+    )
     assert done.returncode == 1
     out = [json.loads(line) for line in done.stdout.splitlines()]
     assert out[0] == {"error": out[0]["error"], "line": 1} and "No mask token" in out[0]["error"]
@@ -47,8 +65,11 @@ def test_bad_lines_fail_alone(lm_dir):
     [
         (["run", "--task", "summarise", "--model", "{model}"], "Unknown task 'summarise'"),
         (["run", "--task", "fill-mask", "--model", "./missing-model"], "No such model folder"),
-        (["run", "--task", "fill-mask", "--model", "FacebookAI/not-cached-here"], "not in the local Hub cache"),
-        (["run", "--task", "fill-mask", "--model", "{bert}"], "model_type 'bert'"),
+        (
+            ["run", "--task", "fill-mask", "--model", "FacebookAI/not-cached-here"],
+            "not in the local Hub cache",
+        ),
+        (["run", "--task", "fill-mask", "--model", "{bert}"], "This is a 'bert' checkpoint"),
         (["info", "./missing-model"], "No such model folder"),
     ],
 )

@@ -59,6 +59,8 @@ def _run(args: argparse.Namespace) -> int:
 
     options = {k: getattr(args, k) for k in TASK_OPTIONS if getattr(args, k) is not None}
     pipe = pipeline(args.task, args.model, device=args.device, dtype=args.dtype)
+    if pipe.loaded.report.warnings:  # load before reading input: a model that cannot load is a fatal error
+        print("xlm: warning: " + " ".join(pipe.loaded.report.warnings), file=sys.stderr)
     failures = 0
     with sys.stdin if args.input == "-" else open(args.input, encoding="utf-8") as stream:
         for number, item in _inputs(stream):
