@@ -337,6 +337,16 @@ def test_outputs_index_like_transformers(shared_data):
         out["loss"]
 
 
+def test_logits_to_keep_and_output_flags_from_the_config(shared_data):
+    data = config_dict(shared_data, "tiny-random-xlm", output_attentions=True, output_hidden_states=True)
+    ours, theirs = model_pair(LM, data)
+    ids = torch.randint(6, data["vocab_size"], (2, 6))
+    with torch.no_grad():
+        our_out, their_out = ours(ids, logits_to_keep=2), theirs(ids, logits_to_keep=2)
+    assert our_out.logits.shape == (2, 2, data["vocab_size"]) and len(our_out.attentions) == data["n_layers"]
+    assert_outputs_close(our_out, their_out)
+
+
 def test_dtype_device_and_bfloat16(shared_data):
     data = config_dict(shared_data, "xlm-clm-ende-1024")
     ours, theirs = model_pair(LM, data)

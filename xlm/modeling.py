@@ -116,7 +116,9 @@ class XLMCache:
     the positions the cache does not hold yet and returns outputs for those. transformers passes an
     ``EncoderDecoderCache`` (two ``DynamicCache`` objects, the cross-attention one unused by XLM); this is a plain
     list of per-layer ``(keys, values)`` tensors of shape (bs, nh, seq_len, hd) with the same effect. The two types
-    are not interchangeable.
+    are not interchangeable. One difference in results: for a non-causal model whose prefix has padding, the new
+    positions here attend with the padding mask of the whole sequence (as a full forward pass would), while
+    transformers applies the newest position's mask to every key.
     """
 
     def __init__(self) -> None:
@@ -356,54 +358,13 @@ class XLMModel(XLMPreTrainedModel):
         output_hidden_states = (
             config.output_hidden_states if output_hidden_states is None else output_hidden_states
         )
-        if (input_ids is None) == (inputs_embeds is None):
-            raise InputError("Pass either input_ids or inputs_embeds (exactly one of them).")
+        self._check_inputs(input_ids, inputs_embeds, attention_mask, langs, token_type_ids, position_ids)
         source = input_ids if input_ids is not None else inputs_embeds
         bs, slen = source.shape[:2]
         device = source.device
-        for name, tensor in (
-            ("attention_mask", attention_mask),
-            ("langs", langs),
-            ("token_type_ids", token_type_ids),
-        ):
-            _check_shape(name, tensor, (bs, slen))
+        mask = self._real_tokens(input_ids, attention_mask, lengths, bs, slen, device)  # (bs, slen)
         if position_ids is None:
-            if slen > config.max_position_embeddings:
-                raise InputError(
-                    f"The input has {slen} positions; this model handles at most "
-                    f"max_position_embeddings={config.max_position_embeddings}."
-                )
             position_ids = torch.arange(slen, device=device)[None]  # (1, slen)
-        else:
-            _check_shape("position_ids", position_ids, (bs, slen))
-            _check_ids(
-                "position_ids", position_ids, config.max_position_embeddings, "max_position_embeddings"
-            )
-        if input_ids is not None:
-            _check_ids("input_ids", input_ids, config.vocab_size, "vocab_size")
-        if token_type_ids is not None:
-            _check_ids("token_type_ids", token_type_ids, config.vocab_size, "vocab_size")
-        if langs is not None and self.lang_embeddings is not None:
-            _check_ids("langs", langs, config.n_langs, "n_langs")
-
-        # mask (bs, slen): True at real tokens
-        if lengths is not None:
-            lengths = torch.as_tensor(lengths, device=device)
-            _check_shape("lengths", lengths, (bs,))
-            if lengths.max().item() > slen:
-                raise InputError(
-                    f"lengths go up to {lengths.max().item()} but the input has {slen} positions."
-                )
-        if attention_mask is not None:
-            mask = attention_mask != 0
-        else:
-            if lengths is None:
-                lengths = (
-                    (input_ids != config.pad_token_id).sum(dim=1)
-                    if input_ids is not None
-                    else torch.full((bs,), slen, device=device)
-                )
-            mask = torch.arange(slen, device=device) < lengths[:, None]
 
         # positions already in the cache are not recomputed
         past = cache.seq_len if cache is not None else 0
@@ -455,6 +416,71 @@ class XLMModel(XLMPreTrainedModel):
                 hidden_states += (x,)
         return BaseModelOutput(last_hidden_state=x, hidden_states=hidden_states, attentions=attentions)
 
+    def _check_inputs(
+        self,
+        input_ids: Tensor | None,
+        inputs_embeds: Tensor | None,
+        attention_mask: Tensor | None,
+        langs: Tensor | None,
+        token_type_ids: Tensor | None,
+        position_ids: Tensor | None,
+    ) -> None:
+        """Raise :class:`InputError` for inputs that would fail deep inside torch with an unclear message."""
+        config = self.config
+        if (input_ids is None) == (inputs_embeds is None):
+            raise InputError("Pass either input_ids or inputs_embeds (exactly one of them).")
+        shape = tuple((input_ids if input_ids is not None else inputs_embeds).shape[:2])
+        for name, tensor in (
+            ("attention_mask", attention_mask),
+            ("langs", langs),
+            ("token_type_ids", token_type_ids),
+            ("position_ids", position_ids),
+        ):
+            _check_shape(name, tensor, shape)
+        if position_ids is None and shape[1] > config.max_position_embeddings:
+            raise InputError(
+                f"The input has {shape[1]} positions; this model handles at most "
+                f"max_position_embeddings={config.max_position_embeddings}."
+            )
+        checks = [
+            ("input_ids", input_ids, config.vocab_size, "vocab_size"),
+            ("token_type_ids", token_type_ids, config.vocab_size, "vocab_size"),
+            ("position_ids", position_ids, config.max_position_embeddings, "max_position_embeddings"),
+            ("langs", langs if self.lang_embeddings is not None else None, config.n_langs, "n_langs"),
+        ]
+        for name, ids, upper, limit in checks:
+            if ids is not None and ids.numel() and (ids.min().item() < 0 or ids.max().item() >= upper):
+                raise InputError(
+                    f"{name} must lie in [0, {upper}) ({limit}={upper}); "
+                    f"got values from {ids.min().item()} to {ids.max().item()}."
+                )
+
+    def _real_tokens(
+        self,
+        input_ids: Tensor | None,
+        attention_mask: Tensor | None,
+        lengths: Tensor | None,
+        bs: int,
+        slen: int,
+        device: torch.device,
+    ) -> Tensor:
+        """(bs, slen) True at real tokens: the attention mask, else the first ``lengths`` positions, where
+        ``lengths`` defaults to the number of non-pad tokens (all positions for ``inputs_embeds``)."""
+        if lengths is not None:
+            lengths = torch.as_tensor(lengths, device=device)
+            _check_shape("lengths", lengths, (bs,))
+            if lengths.max().item() > slen:
+                raise InputError(
+                    f"lengths go up to {lengths.max().item()} but the input has {slen} positions."
+                )
+        if attention_mask is not None:
+            return attention_mask != 0
+        if lengths is None:
+            if input_ids is None:
+                return torch.ones(bs, slen, dtype=torch.bool, device=device)
+            lengths = (input_ids != self.config.pad_token_id).sum(dim=1)
+        return torch.arange(slen, device=device) < lengths[:, None]
+
     def _layer_head_masks(self, head_mask: Tensor | None, dtype: torch.dtype) -> list[Tensor | None]:
         """One (1, nh, 1, 1) multiplier per layer from a (nh,) or (n_layers, nh) head mask, or Nones."""
         n_layers, n_heads = self.config.n_layers, self.config.n_heads
@@ -469,13 +495,6 @@ class XLMModel(XLMPreTrainedModel):
 def _check_shape(name: str, tensor: Tensor | None, shape: tuple[int, ...]) -> None:
     if tensor is not None and tuple(tensor.shape) != shape:
         raise InputError(f"{name} has shape {tuple(tensor.shape)}, expected {shape}.")
-
-
-def _check_ids(name: str, ids: Tensor, upper: int, limit: str) -> None:
-    if ids.numel() and (ids.min().item() < 0 or ids.max().item() >= upper):
-        raise InputError(
-            f"{name} must lie in [0, {upper}) ({limit}={upper}); got values from {ids.min().item()} to {ids.max().item()}."
-        )
 
 
 # ----------------------------------------------------------------------------------------------------------------
