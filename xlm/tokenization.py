@@ -55,6 +55,7 @@ KNOWN_MAX_LENGTH = 512
 
 TextInput = str | Sequence[str]
 Span = tuple[int, int]
+Encoded = tuple[list[int], list[str], list[Span] | None]  # ids, pieces, offsets of one text
 
 
 class BatchEncoding(dict):
@@ -295,9 +296,7 @@ class XLMTokenizer:
         if start < len(text) or not text:
             yield start, len(text), False
 
-    def _encode(
-        self, text: str, lang: str, with_offsets: bool
-    ) -> tuple[list[int], list[str], list[Span] | None]:
+    def _encode(self, text: str, lang: str, with_offsets: bool) -> Encoded:
         """Ids and pieces of ``text`` (no special tokens added), and their offsets when ``with_offsets``."""
         if not isinstance(text, str):
             raise InputError(f"Expected text as a string, got {type(text).__name__}.")
@@ -436,103 +435,79 @@ class XLMTokenizer:
         """
         batched = not isinstance(text, str)
         texts = _as_list(text, "text")
-        pairs = None if text_pair is None else _as_list(text_pair, "text_pair")
-        if pairs is not None and len(pairs) != len(texts):
-            raise InputError(f"Got {len(texts)} texts but {len(pairs)} text pairs.")
-        if batched and isinstance(text_pair, str):
-            raise InputError("text is a batch: text_pair must be a list of the same length.")
+        pairs = [None] * len(texts) if text_pair is None else _as_list(text_pair, "text_pair")
+        if len(pairs) != len(texts) or (batched and isinstance(text_pair, str)):
+            raise InputError(f"Got {len(texts)} texts but {len(pairs)} text pairs: give one pair per text.")
         langs = _per_text(lang, len(texts), "lang")
         pair_langs = langs if pair_lang is None else _per_text(pair_lang, len(texts), "pair_lang")
         if return_langs is None:
             return_langs = lang is not None and bool(self.lang2id)
-        if return_langs and not self.lang2id:
-            raise InputError("This tokenizer has no lang2id, so it cannot return langs.")
-        if return_langs and lang is None:
-            raise InputError("return_langs=True needs lang=...")
+        if return_langs and (lang is None or not self.lang2id):
+            raise InputError("return_langs=True needs lang=... and a tokenizer with lang2id.")
         strategy = _truncation_strategy(truncation)
         if strategy != "do_not_truncate" and max_length is None:
             max_length = self.model_max_length
-        want_offsets = return_offsets_mapping
+        budget = None
+        if strategy != "do_not_truncate" and max_length is not None:
+            budget = max_length - (
+                self.num_special_tokens_to_add(text_pair is not None) if add_special_tokens else 0
+            )
 
-        rows: list[dict[str, list]] = []
-        for i, first in enumerate(texts):
-            lang_a, lang_b = self._check_lang(langs[i]), self._check_lang(pair_langs[i])
-            ids_a, _, spans_a = self._encode(first, lang_a, want_offsets)
-            ids_b = spans_b = None
-            if pairs is not None:
-                ids_b, _, spans_b = self._encode(pairs[i], lang_b, want_offsets)
-            if strategy != "do_not_truncate" and max_length is not None:
-                extra = self.num_special_tokens_to_add(pair=ids_b is not None) if add_special_tokens else 0
-                cut_a, cut_b = _truncation(
-                    len(ids_a), None if ids_b is None else len(ids_b), max_length - extra, strategy
-                )
-                ids_a, ids_b = (
-                    ids_a[: len(ids_a) - cut_a],
-                    None if ids_b is None else ids_b[: len(ids_b) - cut_b],
-                )
-                spans_a = spans_a and spans_a[: len(ids_a)]
-                spans_b = spans_b and spans_b[: len(ids_b or [])]
-            rows.append(self._row(ids_a, ids_b, spans_a, spans_b, lang_a, lang_b, add_special_tokens))
-
-        keep = {"input_ids", "attention_mask"} if return_attention_mask else {"input_ids"}
-        keep |= {
-            k
-            for k, on in [
-                ("token_type_ids", return_token_type_ids),
-                ("special_tokens_mask", return_special_tokens_mask),
-                ("offset_mapping", want_offsets),
-                ("langs", return_langs),
-            ]
-            if on
+        wanted = {
+            "input_ids": True,
+            "token_type_ids": bool(return_token_type_ids),
+            "attention_mask": return_attention_mask,
+            "special_tokens_mask": return_special_tokens_mask,
+            "offset_mapping": return_offsets_mapping,
+            "langs": return_langs,
         }
-        columns = (
-            {key: [row[key] for row in rows] for key in rows[0] if key in keep} if rows else {"input_ids": []}
-        )
+        rows = []
+        for first, second, lang_a, lang_b in zip(texts, pairs, langs, pair_langs, strict=True):
+            a = self._encode(first, self._check_lang(lang_a), return_offsets_mapping)
+            b = (
+                None
+                if second is None
+                else self._encode(second, self._check_lang(lang_b), return_offsets_mapping)
+            )
+            if budget is not None:
+                a, b = _truncate(a, b, budget, strategy)
+            rows.append(self._example(a, b, lang_a, lang_b, add_special_tokens))
+        columns = {key: [row[key] for row in rows] for key, on in wanted.items() if on}
         columns = self._pad(columns, padding, max_length, pad_to_multiple_of)
         if return_tensors is not None:
             return BatchEncoding(_to_tensors(columns, return_tensors))
         return BatchEncoding(columns if batched else {k: v[0] for k, v in columns.items()})
 
-    def _row(
-        self,
-        ids_a: list[int],
-        ids_b: list[int] | None,
-        spans_a: list[Span] | None,
-        spans_b: list[Span] | None,
-        lang_a: str,
-        lang_b: str,
-        add_special_tokens: bool,
+    def _example(
+        self, a: Encoded, b: Encoded | None, lang_a: str | None, lang_b: str | None, add_special_tokens: bool
     ) -> dict[str, list]:
-        """All model-input columns of one example (before padding)."""
+        """Every model-input column of one example (before padding)."""
+        ids_a, _, spans_a = a
+        ids_b, _, spans_b = b if b is not None else ([], [], [])
         lang_ids = self.lang2id or {}
-        la, lb = lang_ids.get(lang_a, 0), lang_ids.get(lang_b, 0)
-        zero = (0, 0)
-        if add_special_tokens:
-            input_ids = self.build_inputs_with_special_tokens(ids_a, ids_b)
-            special = self.get_special_tokens_mask(ids_a, ids_b)
-            types = self.create_token_type_ids_from_sequences(ids_a, ids_b)
-            langs = [la] * (len(ids_a) + 2) + ([] if ids_b is None else [lb] * (len(ids_b) + 1))
-            spans = (
-                None
-                if spans_a is None
-                else [zero, *spans_a, zero, *([] if ids_b is None else [*spans_b, zero])]
-            )
-        else:
-            input_ids = [*ids_a, *(ids_b or [])]
-            special = [0] * len(input_ids)
-            types = [0] * len(ids_a) + [1] * len(ids_b or [])
-            langs = [la] * len(ids_a) + [lb] * len(ids_b or [])
-            spans = None if spans_a is None else [*spans_a, *(spans_b or [])]
-        row = {
+        la, lb = lang_ids.get(lang_a or "", 0), lang_ids.get(lang_b or "", 0)
+        if not add_special_tokens:
+            input_ids = [*ids_a, *ids_b]
+            return {
+                "input_ids": input_ids,
+                "token_type_ids": [0] * len(ids_a) + [1] * len(ids_b),
+                "attention_mask": [1] * len(input_ids),
+                "special_tokens_mask": [0] * len(input_ids),
+                "offset_mapping": [*(spans_a or []), *(spans_b or [])],
+                "langs": [la] * len(ids_a) + [lb] * len(ids_b),
+            }
+        pair = None if b is None else ids_b
+        input_ids = self.build_inputs_with_special_tokens(ids_a, pair)
+        none: Span = (0, 0)
+        spans = [none, *(spans_a or []), none] + ([] if b is None else [*(spans_b or []), none])
+        return {
             "input_ids": input_ids,
-            "token_type_ids": types,
+            "token_type_ids": self.create_token_type_ids_from_sequences(ids_a, pair),
             "attention_mask": [1] * len(input_ids),
-            "special_tokens_mask": special,
-            "langs": langs,
+            "special_tokens_mask": self.get_special_tokens_mask(ids_a, pair),
+            "offset_mapping": spans,
+            "langs": [la] * (len(ids_a) + 2) + ([] if b is None else [lb] * (len(ids_b) + 1)),
         }
-        if spans is not None:
-            row["offset_mapping"] = spans
-        return row
 
     def _pad(
         self, columns: dict[str, list], padding: bool | str, max_length: int | None, multiple: int | None
@@ -849,31 +824,34 @@ def _truncation_strategy(truncation: bool | str) -> str:
     )
 
 
-def _truncation(len_a: int, len_b: int | None, budget: int, strategy: str) -> tuple[int, int]:
-    """How many tokens to cut from the end of each text so that they fit in ``budget`` tokens together."""
+def _truncate(a: Encoded, b: Encoded | None, budget: int, strategy: str) -> tuple[Encoded, Encoded | None]:
+    """Cut tokens from the end of the texts so that they fit in ``budget`` tokens together (as transformers)."""
     if budget < 0:
         raise InputError("max_length is smaller than the special tokens alone.")
-    excess = len_a + (len_b or 0) - budget
+    len_a, len_b = len(a[0]), 0 if b is None else len(b[0])
+    excess = len_a + len_b - budget
     if excess <= 0:
-        return 0, 0
-    if len_b is None or strategy == "only_first":
-        if excess > len_a:
-            raise InputError(
-                f"Cannot fit the input in max_length by cutting only the first text ({excess} too many)."
-            )
-        return excess, 0
-    if strategy == "only_second":
-        if excess > len_b:
-            raise InputError(
-                f"Cannot fit the input in max_length by cutting only the second text ({excess} too many)."
-            )
-        return 0, excess
-    # longest_first: cut the longer text down to the shorter one, then both evenly (the second one more if odd)
-    first = min(abs(len_a - len_b), excess)
-    rest = excess - first
-    if len_a > len_b:
-        return first + rest // 2, rest - rest // 2
-    return rest // 2, first + rest - rest // 2
+        return a, b
+    if b is None or strategy == "only_first":
+        cut_a, cut_b = excess, 0
+    elif strategy == "only_second":
+        cut_a, cut_b = 0, excess
+    else:  # longest_first: the longer text down to the shorter one, then both evenly (the second one more if odd)
+        first = min(abs(len_a - len_b), excess)
+        rest = excess - first
+        cut_a = first + rest // 2 if len_a > len_b else rest // 2
+        cut_b = excess - cut_a
+    if cut_a > len_a or cut_b > len_b:
+        which = "first" if cut_a > len_a else "second"
+        raise InputError(
+            f"Cannot fit the input in max_length by cutting only the {which} text ({excess} too many)."
+        )
+    return _keep(a, len_a - cut_a), None if b is None else _keep(b, len_b - cut_b)
+
+
+def _keep(encoded: Encoded, n: int) -> Encoded:
+    ids, pieces, spans = encoded
+    return ids[:n], pieces[:n], None if spans is None else spans[:n]
 
 
 def _to_tensors(columns: dict[str, list], kind: str) -> dict[str, Any]:
