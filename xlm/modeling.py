@@ -32,15 +32,14 @@ from .errors import InputError, InvalidConfigError
 class ModelOutput:
     """Base of the outputs: attribute access, ``out["logits"]`` and ``out[0]`` over the fields that are set."""
 
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
     def to_tuple(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None)
+        return tuple(self.to_dict().values())
 
     def __getitem__(self, key: str | int | slice) -> Any:
-        if isinstance(key, str):
-            return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}[
-                key
-            ]
-        return self.to_tuple()[key]
+        return self.to_dict()[key] if isinstance(key, str) else self.to_tuple()[key]
 
 
 @dataclass
