@@ -133,8 +133,11 @@ class XLMTokenizer:
     - ``return_offsets_mapping=True`` works: each token's ``(start, end)`` span in the original text.
     - Chinese is segmented with jieba by default (``zh_segmenter="rjieba"`` matches ``transformers`` exactly).
     - Unknown languages and missing optional segmenters raise :class:`~xlm.errors.UnknownLanguageError` and
-      :class:`~xlm.errors.MissingDependencyError` instead of logging.
-    - ``id2lang`` has int keys.
+      :class:`~xlm.errors.MissingDependencyError` instead of logging; so does a truncation that cannot fit
+      (``only_first``/``only_second`` with too small a ``max_length``) raise :class:`~xlm.errors.InputError`.
+    - ``merges.txt`` fields are split on ASCII spaces only (fastBPE's reading), so the XNLI-15 merges of
+      no-break-space pieces are kept; no segmenter ever yields such a word, so ids are the same.
+    - ``id2lang`` has int keys; there is no ``add_tokens`` (the vocabulary is the checkpoint's).
     """
 
     def __init__(
@@ -641,9 +644,9 @@ class XLMTokenizer:
     ) -> XLMTokenizer:
         """Load from a local folder or Hub repo holding ``vocab.json`` and ``merges.txt``.
 
-        Settings come from, by priority: ``kwargs``; ``tokenizer_config.json``; the known settings of the published
-        checkpoint of that name (``do_lowercase_and_remove_accent``, languages, 512 positions); ``config.json``
-        (``lang2id``/``id2lang``, ``max_position_embeddings``).
+        Settings come from, by priority: ``kwargs``; ``tokenizer_config.json``; ``config.json`` (``lang2id``/
+        ``id2lang``, ``max_position_embeddings``); the known settings of the published checkpoint of that name
+        (``do_lowercase_and_remove_accent``, languages, 512 positions), as its Hub repo has no tokenizer config.
         """
         folder = resolve_model_dir(
             name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only
@@ -653,8 +656,8 @@ class XLMTokenizer:
             raise ModelNotFoundError(
                 f"{folder} has no {' or '.join(missing)}: an XLM tokenizer needs vocab.json and merges.txt."
             )
-        settings = _settings_from_model_config(folder)
-        settings.update(_known_settings(os.fspath(name_or_path)))
+        settings = _known_settings(os.fspath(name_or_path))
+        settings.update(_settings_from_model_config(folder))
         if (folder / TOKENIZER_CONFIG_FILE).is_file():
             settings.update(_settings_from_tokenizer_config(read_json(folder / TOKENIZER_CONFIG_FILE)))
         settings.update(kwargs)
@@ -690,24 +693,23 @@ def _known_settings(name_or_path: str) -> dict[str, Any]:
     if name not in KNOWN_CHECKPOINTS:
         return {}
     lowercase, langs = KNOWN_CHECKPOINTS[name]
-    settings: dict[str, Any] = {
-        "do_lowercase_and_remove_accent": lowercase,
-        "model_max_length": KNOWN_MAX_LENGTH,
-    }
-    if langs:
-        settings["lang2id"] = {lang: i for i, lang in enumerate(langs.split())}
-        settings["id2lang"] = None
-    return settings
+    settings = {"do_lowercase_and_remove_accent": lowercase, "model_max_length": KNOWN_MAX_LENGTH}
+    return settings | _lang_settings({"lang2id": {lang: i for i, lang in enumerate(langs.split())}})
+
+
+def _lang_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Both language maps of a config, or neither, so that one source's maps never mix with another's."""
+    if config.get("lang2id") or config.get("id2lang"):
+        return {"lang2id": config.get("lang2id"), "id2lang": config.get("id2lang")}
+    return {}
 
 
 def _settings_from_model_config(folder: Path) -> dict[str, Any]:
-    path = folder / "config.json"
-    if not path.is_file():
+    """Language maps and length limit from a model's config.json, when there is one."""
+    if not (folder / "config.json").is_file():
         return {}
-    config = read_json(path)
-    settings: dict[str, Any] = {}
-    if config.get("lang2id") or config.get("id2lang"):
-        settings["lang2id"], settings["id2lang"] = config.get("lang2id"), config.get("id2lang")
+    config = read_json(folder / "config.json")
+    settings = _lang_settings(config)
     if isinstance(config.get("max_position_embeddings"), int):
         settings["model_max_length"] = config["max_position_embeddings"]
     return settings
@@ -715,30 +717,18 @@ def _settings_from_model_config(folder: Path) -> dict[str, Any]:
 
 def _settings_from_tokenizer_config(config: dict[str, Any]) -> dict[str, Any]:
     """The keyword arguments of XLMTokenizer that a tokenizer_config.json sets (special tokens may be dicts)."""
-    settings: dict[str, Any] = {}
-    for key in (
-        "do_lowercase_and_remove_accent",
-        "lang2id",
-        "id2lang",
-        "model_max_length",
-        *SPECIAL_TOKEN_NAMES,
-    ):
+    settings = _lang_settings(config)
+    for key in ("do_lowercase_and_remove_accent", "model_max_length", *SPECIAL_TOKEN_NAMES):
         value = config.get(key)
         if isinstance(value, dict) and "content" in value:
             value = value["content"]
         if value is not None:
             settings[key] = value
-    if "lang2id" in settings or "id2lang" in settings:
-        settings.setdefault("lang2id", None)
-        settings.setdefault("id2lang", None)
+    if "model_max_length" in settings and not 0 < settings["model_max_length"] < 1 << 40:
+        settings["model_max_length"] = None  # transformers writes int(1e30) for "no limit"
     extra = config.get("additional_special_tokens")
     if extra:
         settings["additional_special_tokens"] = [t["content"] if isinstance(t, dict) else t for t in extra]
-    if (
-        isinstance(settings.get("model_max_length"), float)
-        or (settings.get("model_max_length") or 0) > 1 << 40
-    ):
-        settings["model_max_length"] = None  # transformers writes a huge number for "no limit"
     return settings
 
 
