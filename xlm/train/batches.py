@@ -38,11 +38,14 @@ def mask_tokens(
     generator: torch.Generator,
     prob: float = 0.15,
     candidates: torch.Tensor | None = None,
+    replace: tuple[float, float] = (0.8, 0.1),
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT/XLM masking. Returns ``(masked_ids, labels)``; labels are -100 except at the chosen positions.
 
     ``candidates`` (bool, same shape) restricts where masking may happen; special tokens are never chosen.
+    ``replace``: the shares of chosen tokens replaced by the mask token and by a random token (the rest is kept).
     """
+    p_mask, p_random = replace
     maskable = input_ids >= N_SPECIAL
     if candidates is not None:
         maskable &= candidates
@@ -50,8 +53,8 @@ def mask_tokens(
     labels = torch.where(chosen, input_ids, torch.full_like(input_ids, IGNORE))
     roll = torch.rand(input_ids.shape, generator=generator)
     random_ids = torch.randint(N_SPECIAL, vocab_size, input_ids.shape, generator=generator)
-    masked = torch.where(chosen & (roll < 0.8), torch.full_like(input_ids, MASK), input_ids)
-    masked = torch.where(chosen & (roll >= 0.8) & (roll < 0.9), random_ids, masked)
+    masked = torch.where(chosen & (roll < p_mask), torch.full_like(input_ids, MASK), input_ids)
+    masked = torch.where(chosen & (roll >= p_mask) & (roll < p_mask + p_random), random_ids, masked)
     return masked, labels
 
 

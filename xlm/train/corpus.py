@@ -8,7 +8,7 @@ Two stages, both deterministic:
    Writes ``raw/pairs.<lang>.<split>.tsv`` (english, translation, package) and ``raw/sources.json`` (package versions, licences, counts).
 2. ``prepare``: runs the tokenizer's preprocessing (Moses / jieba, lowercasing, accent removal: exactly what
    :class:`xlm.tokenization.XLMTokenizer` does before BPE) on every side and on the XQuAD paragraphs
-   of the training articles, and writes ``tok/para.<lang>.<split>.tsv`` plus ``tok/mono.<lang>.train.txt``.
+   of the training articles, and writes ``tok/pairs.<lang>.<split>.tsv`` plus ``tok/mono.<lang>.train.txt``.
 
 Command (also run by ``make train``)::
 
@@ -241,15 +241,20 @@ def prepare(out: Path, pretokenize: Pretokenize, xquad_dir: Path | None = None) 
     """Stage 2: pretokenize ``out/raw`` (and XQuAD) into ``out/tok``; return line counts per file."""
     raw, tok = Path(out) / "raw", Path(out) / "tok"
     tok.mkdir(parents=True, exist_ok=True)
+    english: dict[str, str] = {}  # the same English message recurs in every language: preprocess it once
     mono: dict[str, list[str]] = {lang: [] for lang in LANGS}
     seen_en: set[str] = set()
     counts = {}
     for path in tqdm(sorted(raw.glob("pairs.*.tsv")), desc="preprocessing", unit="file"):
         _, lang, split, _ = path.name.split(".")
         lines = []
-        for row in path.read_text(encoding="utf-8").splitlines():
+        for row in tqdm(
+            path.read_text(encoding="utf-8").splitlines(), desc=path.name, unit="pair", leave=False
+        ):
             en, xx, _package = row.split("\t")
-            en_t, xx_t = " ".join(pretokenize(en, "en")), " ".join(pretokenize(xx, lang))
+            if en not in english:
+                english[en] = " ".join(pretokenize(en, "en"))
+            en_t, xx_t = english[en], " ".join(pretokenize(xx, lang))
             if not en_t or not xx_t:
                 continue
             lines.append(f"{en_t}\t{xx_t}\n")
@@ -270,3 +275,15 @@ def prepare(out: Path, pretokenize: Pretokenize, xquad_dir: Path | None = None) 
         counts[f"mono.{lang}.train.txt"] = len(lines)
     (tok / "counts.json").write_text(json.dumps(counts, indent=2) + "\n", encoding="utf-8")
     return counts
+
+
+def xlm_pretokenizer() -> Pretokenize:
+    """The words our XLMTokenizer feeds to BPE: its preprocessing, then lower-casing and accent removal."""
+    from xlm.preprocessing import Preprocessor, lowercase_and_remove_accents
+
+    pre = Preprocessor()
+
+    def pretokenize(text: str, lang: str) -> list[str]:
+        return [w for w in (lowercase_and_remove_accents(x) for x in pre.words(text, lang)) if w]
+
+    return pretokenize

@@ -200,7 +200,7 @@ class Trainer:
                     with autocast(self.device, s.bf16):
                         loss, _, _ = self.module(**batch)
                     (loss / s.accum).backward()
-                running += float(loss)
+                running += loss.item()
                 seen += 1
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.clip)
             self.optimizer.step()

@@ -1,0 +1,5 @@
+"""Entry point of ``python -m xlm.train``."""
+
+from .cli import main
+
+main()

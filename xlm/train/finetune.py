@@ -1,0 +1,1 @@
+"""Fine-tuning heads (placeholder until the QA / language-id / NER code lands)."""
