@@ -28,6 +28,10 @@ from components import (
 TITLE = "XLM Explorer"
 CONCURRENCY = int(os.environ.get("XLM_EXPLORER_CONCURRENCY", "2"))  # model calls at once (CPU-bound work)
 QUEUE_SIZE = int(os.environ.get("XLM_EXPLORER_QUEUE", "64"))  # requests waiting beyond that are refused
+# System fonts: the app works offline (no font download from a CDN).
+THEME = gr.themes.Soft(
+    font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"]
+)
 CSS = """
 .qa-context { line-height: 1.7; font-size: 1.05em; }
 mark.qa-answer { background: #ffd54f; padding: 0 2px; border-radius: 3px; }
@@ -65,7 +69,7 @@ def build_demo() -> gr.Blocks:
 
 def launch(**kwargs):
     """Start the server (arguments as for ``Blocks.launch``) with the app's theme and CSS."""
-    return demo.launch(theme=gr.themes.Soft(), css=CSS, **kwargs)
+    return demo.launch(theme=THEME, css=CSS, **kwargs)
 
 
 demo = build_demo()
