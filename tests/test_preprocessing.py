@@ -163,3 +163,11 @@ def test_align_to_source_maps_each_character_back():
     # A replaced stretch is matched position by position; an inserted one has no source.
     assert align_to_source("abc", ["xyz"]) == [[[0], [1], [2]]]
     assert align_to_source("ab", ["a", "zz", "b"]) == [[[0]], [[], []], [[1]]]
+    # Moses moves a comma before the closing quote: the quote keeps its source, the moved comma gets none.
+    assert align_to_source('"a", b', ['"', "a", ",", '"', "b"]) == [[[0]], [[1]], [[]], [[2]], [[5]]]
+    # Far apart differences in a long text are each resolved locally.
+    long_source = " ".join(["L’été «chaud»"] * 500)
+    long_words = ["l'", "ete", '"', "chaud", '"'] * 500
+    sources = align_to_source(long_source, long_words)
+    assert [chars[0] for chars in sources[-1]] == [len(long_source) - 1]
+    assert all(all(chars for chars in word) for word in sources)

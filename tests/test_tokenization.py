@@ -297,6 +297,7 @@ def test_offsets_cover_the_original_text_of_each_word(which, request, xnli15_tex
     ours, hf = request.getfixturevalue(which)
     texts = xnli15_texts + [("en", c) for c in corpus.xquad(shared_data, "en")["contexts"][:20]]
     texts += [("zh", c) for c in corpus.xquad(shared_data, "zh")["contexts"][:20]]
+    texts.append(("en", " ".join(corpus.xquad(shared_data, "en")["contexts"][20:60])))  # one long text
     n_words, inexact = 0, []
     for lang, text in texts:
         enc = ours(text, lang=lang, return_offsets_mapping=True)

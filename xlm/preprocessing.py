@@ -273,9 +273,9 @@ def _fold(text: str) -> tuple[str, list[int]]:
 def align_to_source(source: str, words: list[str]) -> list[list[list[int]]]:
     """For each character of each word, the indices of the ``source`` characters it was made from.
 
-    Both sides are folded (:func:`fold_char`) and aligned with a longest-matching-blocks diff; replaced stretches
-    are matched proportionally, inserted characters (e.g. the ``.`` Moses writes for a no-break space between
-    digits) get no source. The result is monotonic: later characters never map before earlier ones.
+    Both sides are folded (:func:`fold_char`) and aligned (:func:`_align`); replaced stretches are matched
+    proportionally, inserted characters (e.g. the ``.`` Moses writes for a no-break space between digits) get no
+    source. The result is monotonic: later characters never map before earlier ones.
     """
     folded_source, source_of = _fold(source)
     folded_words: list[str] = []
@@ -285,22 +285,56 @@ def align_to_source(source: str, words: list[str]) -> list[list[list[int]]]:
             folded = fold_char(ch)
             folded_words.append(folded)
             owner.extend([(w, k)] * len(folded))
-    target = "".join(folded_words)
-
-    matches: list[int | None] = [None] * len(target)
-    if target == folded_source:
-        matches = list(range(len(target)))
-    else:
-        opcodes = difflib.SequenceMatcher(None, folded_source, target, autojunk=False).get_opcodes()
-        for op, a0, a1, b0, b1 in opcodes:
-            if op == "equal":
-                matches[b0:b1] = range(a0, a1)
-            elif op == "replace":
-                matches[b0:b1] = [a0 + (j * (a1 - a0)) // (b1 - b0) for j in range(b1 - b0)]
-
-    result = [[[] for _ in word] for word in words]
-    for j, (w, k) in enumerate(owner):
-        a = matches[j]
+    matches = _align(folded_source, "".join(folded_words))
+    result: list[list[list[int]]] = [[[] for _ in word] for word in words]
+    for (w, k), a in zip(owner, matches, strict=True):
         if a is not None:
             result[w][k].append(source_of[a])
     return result
+
+
+_RESYNC_WINDOW = 48  # how far to look past a difference for the two strings to agree again
+_RESYNC_RUN = 3  # how many equal characters count as agreeing again
+
+
+def _align(a: str, b: str) -> list[int | None]:
+    """For each character of ``b``, the index of the character of ``a`` it matches (None: inserted in ``b``).
+
+    The strings are nearly equal, so this walks both in step and, at a difference, finds the nearest point where
+    they agree again (linear time); only the differing stretch goes through difflib's longest-matching-blocks diff.
+    """
+    if a == b:
+        return list(range(len(b)))
+    matches: list[int | None] = [None] * len(b)
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            matches[j] = i
+            i, j = i + 1, j + 1
+            continue
+        di, dj = _resync(a, b, i, j)
+        _align_block(a, b, i, i + di, j, j + dj, matches)
+        i, j = i + di, j + dj
+    return matches
+
+
+def _resync(a: str, b: str, i: int, j: int) -> tuple[int, int]:
+    """The smallest skips (di, dj) after which ``a[i+di:]`` and ``b[j+dj:]`` agree again (or run out)."""
+    for distance in range(1, 2 * _RESYNC_WINDOW + 1):
+        for di in range(max(0, distance - _RESYNC_WINDOW), min(distance, _RESYNC_WINDOW) + 1):
+            dj = distance - di
+            run = min(_RESYNC_RUN, len(a) - i - di, len(b) - j - dj)
+            if run > 0 and a[i + di : i + di + run] == b[j + dj : j + dj + run]:
+                return di, dj
+    return len(a) - i, len(b) - j
+
+
+def _align_block(a: str, b: str, a0: int, a1: int, b0: int, b1: int, matches: list[int | None]) -> None:
+    """Align the differing stretches ``a[a0:a1]`` and ``b[b0:b1]`` with difflib, replaced parts proportionally."""
+    if a0 == a1 or b0 == b1:
+        return
+    for op, i0, i1, j0, j1 in difflib.SequenceMatcher(None, a[a0:a1], b[b0:b1], autojunk=False).get_opcodes():
+        if op == "equal":
+            matches[b0 + j0 : b0 + j1] = range(a0 + i0, a0 + i1)
+        elif op == "replace":
+            matches[b0 + j0 : b0 + j1] = [a0 + i0 + (k * (i1 - i0)) // (j1 - j0) for k in range(j1 - j0)]

@@ -750,13 +750,14 @@ def _fill_gaps(spans: list[Span | None], text: str) -> list[Span]:
     Spans are also stretched over the characters right after them that the pipeline deletes (combining accents
     after lower-casing, zero-width format characters), so that the spans of a word cover all of it.
     """
+    next_start = [len(text)] * (len(spans) + 1)  # start of the next matched span after each token
+    for k in range(len(spans) - 1, -1, -1):
+        next_start[k] = next_start[k + 1] if spans[k] is None else spans[k][0]
     filled: list[Span] = []
     previous_end = 0
     for k, span in enumerate(spans):
         if span is None:
-            following = next((s for s in spans[k + 1 :] if s is not None), None)
-            gap_end = following[0] if following else len(text)
-            start, end = previous_end, max(previous_end, gap_end)
+            start, end = previous_end, max(previous_end, next_start[k + 1])
             while start < end and text[start].isspace():
                 start += 1
             while end > start and text[end - 1].isspace():
