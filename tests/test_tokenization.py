@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 import shutil
 import unicodedata
 
@@ -238,7 +239,7 @@ def test_properties_match_transformers(ende):
     ours, hf = ende
     assert ours.vocab_size == hf.vocab_size == len(ours) == 64699
     assert ours.get_vocab() == hf.get_vocab()
-    assert ours.special_tokens_map == {k: v for k, v in hf.special_tokens_map.items()}
+    assert ours.special_tokens_map == dict(hf.special_tokens_map)
     assert ours.mask_token == hf.mask_token == "<special1>"
     for name in ["bos", "sep", "cls", "pad", "unk", "mask"]:
         assert getattr(ours, f"{name}_token_id") == getattr(hf, f"{name}_token_id"), name
@@ -615,3 +616,13 @@ def test_non_ascii_whitespace_and_empty_text(ende):
     ours, hf = ende
     for text in ["", "   ", "\u00a0\u2003", "a\u200bb", unicodedata.normalize("NFD", "Grüße")]:
         assert ours(text)["input_ids"] == hf(text)["input_ids"], repr(text)
+
+
+def test_pickles_for_worker_processes(xnli15):
+    ours, _ = xnli15
+    text = "Der Tokenizer reist in einen anderen Prozess."
+    copy = pickle.loads(pickle.dumps(ours))
+    assert copy(text, lang="de", return_offsets_mapping=True) == ours(
+        text, lang="de", return_offsets_mapping=True
+    )
+    assert copy.zh_segmenter == "rjieba"

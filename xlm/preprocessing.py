@@ -119,24 +119,31 @@ def moses_tokenizer(lang: str) -> sacremoses.MosesTokenizer:
     return sacremoses.MosesTokenizer(lang=lang)
 
 
+def check_zh_segmenter(name: str) -> str:
+    """``name`` if it is a Chinese segmenter this module knows, else :class:`InvalidConfigError`."""
+    if name not in ZH_SEGMENTERS:
+        raise InvalidConfigError(
+            f"Unknown Chinese segmenter {name!r}; choose one of {', '.join(ZH_SEGMENTERS)}."
+        )
+    return name
+
+
 @functools.cache
 def zh_segmenter(name: str) -> Callable[[str], list[str]]:
-    """A function cutting Chinese text into words with jieba or rjieba."""
-    if name == "jieba":
+    """A function cutting Chinese text into words with jieba or rjieba (imported on first use)."""
+    if check_zh_segmenter(name) == "jieba":
         import jieba
 
         jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary loading at INFO level to stderr
         return jieba.lcut
-    if name == "rjieba":
-        try:
-            import rjieba
-        except ImportError as err:
-            raise MissingDependencyError(
-                "Chinese segmentation with rjieba needs the rjieba package: pip install rjieba "
-                "(or use zh_segmenter='jieba')."
-            ) from err
-        return rjieba.cut
-    raise InvalidConfigError(f"Unknown Chinese segmenter {name!r}; choose one of {', '.join(ZH_SEGMENTERS)}.")
+    try:
+        import rjieba
+    except ImportError as err:
+        raise MissingDependencyError(
+            "Chinese segmentation with rjieba needs the rjieba package: pip install rjieba "
+            "(or use zh_segmenter='jieba')."
+        ) from err
+    return rjieba.cut
 
 
 @functools.cache
@@ -190,11 +197,7 @@ class Preprocessor:
     """
 
     def __init__(self, zh_segmenter: str = "jieba", kytea_model: str | os.PathLike | None = None) -> None:
-        if zh_segmenter not in ZH_SEGMENTERS:
-            raise InvalidConfigError(
-                f"Unknown Chinese segmenter {zh_segmenter!r}; choose one of {', '.join(ZH_SEGMENTERS)}."
-            )
-        self.zh_segmenter = zh_segmenter
+        self.zh_segmenter = check_zh_segmenter(zh_segmenter)
         self.kytea_model = os.fspath(kytea_model) if kytea_model is not None else None
 
     def segmenter_name(self, lang: str) -> str:
