@@ -58,6 +58,7 @@ def _pretrain(args: argparse.Namespace) -> None:
 def _train_settings(args: argparse.Namespace, cls):
     return cls(
         steps=args.steps,
+        max_minutes=args.max_minutes,
         lr=args.lr,
         warmup=args.warmup,
         accum=args.accum,
@@ -81,6 +82,7 @@ def _finetune(args: argparse.Namespace) -> None:
 
 def _add_train_options(p: argparse.ArgumentParser, steps: int, lr: float, warmup: int) -> None:
     p.add_argument("--steps", type=int, default=steps)
+    p.add_argument("--max-minutes", type=float, default=None, help="time budget (ends the LR decay in time)")
     p.add_argument("--lr", type=float, default=lr)
     p.add_argument("--warmup", type=int, default=warmup)
     p.add_argument("--accum", type=int, default=1, help="gradient accumulation steps")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ class TrainSettings:
     """Optimisation settings; saved inside the checkpoint and in the model card."""
 
     steps: int = 1000
+    max_minutes: float | None = None  # stop (and finish the LR decay) after this much training time
     lr: float = 5e-4
     warmup: int = 200
     weight_decay: float = 0.01
@@ -88,16 +90,11 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
     return contextlib.nullcontext()
 
 
-def lr_lambda(settings: TrainSettings) -> Callable[[int], float]:
-    """Linear warm-up to the peak, then linear decay to 10% of it at the last step."""
-
-    def factor(step: int) -> float:
-        if step < settings.warmup:
-            return (step + 1) / settings.warmup
-        progress = (step - settings.warmup) / max(1, settings.steps - settings.warmup)
-        return max(0.1, 1.0 - 0.9 * progress)
-
-    return factor
+def lr_factor(settings: TrainSettings, step: int, progress: float) -> float:
+    """Linear warm-up over ``warmup`` steps, then linear decay to 10% of the peak as ``progress`` goes 0 -> 1."""
+    if step < settings.warmup:
+        return (step + 1) / settings.warmup
+    return max(0.1, 1.0 - 0.9 * progress)
 
 
 def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.AdamW:
@@ -136,10 +133,10 @@ class Trainer:
         self.ddp = self.world > 1
         self.module = nn.parallel.DistributedDataParallel(module) if self.ddp else module
         self.optimizer = make_optimizer(model, settings)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(settings))
         self.step = 0
+        self.elapsed = 0.0  # seconds of training so far (kept across resumes)
         self.history: list[dict] = []
-        self.progress = progress and self.rank == 0
+        self.show = progress and self.rank == 0
         self._resume()
 
     # ---------------------------------------------------------------- checkpoints
@@ -154,8 +151,8 @@ class Trainer:
         state = {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
             "step": self.step,
+            "elapsed": self.elapsed,
             "history": self.history,
             "settings": asdict(self.settings),
         }
@@ -169,11 +166,27 @@ class Trainer:
         state = torch.load(self.checkpoint_path, map_location=self.device, weights_only=True)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
         self.step = state["step"]
+        self.elapsed = state["elapsed"]
         self.history = state["history"]
 
     # ---------------------------------------------------------------- training
+    @property
+    def progress(self) -> float:
+        """Fraction of the run done: by steps, or by time when ``max_minutes`` is set and comes first."""
+        done = self.step / self.settings.steps
+        if self.settings.max_minutes:
+            done = max(done, self.elapsed / (60 * self.settings.max_minutes))
+        return min(done, 1.0)
+
+    def _agreed(self, seconds: float) -> float:
+        """The slowest rank's step time, so that every rank stops at the same step under a time budget."""
+        if not self.ddp:
+            return seconds
+        t = torch.tensor([seconds], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return float(t)
+
     def _to_device(self, batch: Batch) -> Batch:
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
@@ -183,12 +196,16 @@ class Trainer:
         on_eval: Callable[[int], dict] | None = None,
         eval_every: int = 0,
     ) -> list[dict]:
-        """Run until ``settings.steps`` optimiser steps; ``next_batch(micro_step)`` gives this rank's batches."""
+        """Run ``settings.steps`` optimiser steps (or ``max_minutes``); ``next_batch(micro_step)`` gives the batches."""
         s = self.settings
         self.module.train()
-        bar = tqdm(total=s.steps, initial=self.step, desc="training", disable=not self.progress, unit="step")
+        bar = tqdm(total=s.steps, initial=self.step, desc="training", disable=not self.show, unit="step")
         running, seen = 0.0, 0
-        while self.step < s.steps:
+        while self.progress < 1.0:
+            started = time.perf_counter()
+            lr = s.lr * lr_factor(s, self.step, self.progress)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
             for micro in range(s.accum):
                 batch = self._to_device(next_batch((self.step * s.accum + micro) * self.world + self.rank))
                 sync = (
@@ -204,12 +221,13 @@ class Trainer:
                 seen += 1
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), s.clip)
             self.optimizer.step()
-            self.scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
             self.step += 1
+            self.elapsed += self._agreed(time.perf_counter() - started)
             bar.update()
-            if self.step % s.log_every == 0 or self.step == s.steps:
-                record = {"step": self.step, "loss": running / seen, "lr": self.scheduler.get_last_lr()[0]}
+            last = self.progress >= 1.0
+            if self.step % s.log_every == 0 or last:
+                record = {"step": self.step, "loss": running / seen, "lr": lr, "minutes": self.elapsed / 60}
                 bar.set_postfix(loss=f"{record['loss']:.3f}")
                 running, seen = 0.0, 0
                 if (
@@ -223,7 +241,7 @@ class Trainer:
                 self.history.append(record)
                 if self.rank == 0:
                     tqdm.write(str(record))
-            if self.step % s.save_every == 0 or self.step == s.steps:
+            if self.step % s.save_every == 0 or last:
                 self.save_checkpoint()
         bar.close()
         self.model.eval()
