@@ -9,6 +9,7 @@ import transformers
 
 import xlm
 from xlm.pipelines import ModelCache, build_qa_features, pipeline
+from xlm.pipelines.precision import probe_answers
 
 TEXTS = [
     "The capital of France is <special1> .",
@@ -282,3 +283,22 @@ def test_unknown_task_and_device_auto(lm_dir):
     with pytest.raises(xlm.InputError, match="Unknown task 'summarise'"):
         pipeline("summarise", lm_dir)
     assert pipeline("fill-mask", lm_dir).loaded.device.type in {"cpu", "cuda", "mps"}
+
+
+def test_reduced_precision_is_kept_only_when_answers_agree(lm_dir):
+    auto = ModelCache().get(lm_dir, device="cpu", dtype="auto")
+    exact = ModelCache().get(lm_dir, device="cpu", dtype="float32")
+    assert auto.precision in {"int8", "bfloat16", "float32"}
+    mask = exact.tokenizer.mask_token_id
+    if auto.precision == "float32":
+        assert "using float32 instead" in auto.notes[0]
+    else:
+        assert auto.notes == [] and torch.equal(
+            probe_answers(auto.model, mask), probe_answers(exact.model, mask)
+        )
+    forced = ModelCache().get(lm_dir, device="cpu", dtype="int8")
+    assert forced.precision == "int8" and forced.nbytes < exact.nbytes
+    assert isinstance(forced.model.transformer.ffns[0].lin1, torch.ao.nn.quantized.dynamic.Linear)
+    assert isinstance(forced.model.pred_layer.proj, torch.nn.Linear)  # the vocabulary projection stays fp32
+    result = pipeline("fill-mask", lm_dir, device="cpu", dtype="int8")(TEXTS[0], top_k=50)
+    assert len(result) == 50 and all(0 <= p["score"] <= 1 for p in result)

@@ -9,11 +9,12 @@ import torch
 
 from ..errors import InputError
 from .base import Pipeline
-from .cache import ModelCache, default_cache, pick_device, pick_dtype
+from .cache import ModelCache, default_cache, pick_device
 from .classification import MultipleChoicePipeline, TextClassificationPipeline, TokenClassificationPipeline
 from .features import AttentionPipeline, FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
 from .generation import TextGenerationPipeline
+from .precision import pick_precision
 from .question_answering import QuestionAnsweringPipeline, build_qa_features
 
 TASKS: dict[str, type[Pipeline]] = {
@@ -69,6 +70,6 @@ __all__ = [
     "build_qa_features",
     "default_cache",
     "pick_device",
-    "pick_dtype",
+    "pick_precision",
     "pipeline",
 ]

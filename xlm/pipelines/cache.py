@@ -6,10 +6,8 @@ models together exceed a memory budget, the least recently used ones are dropped
 
 from __future__ import annotations
 
-import functools
 import os
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +18,10 @@ import torch
 
 from .. import modeling
 from ..errors import InvalidConfigError
-from ..hub import LoadReport, as_dtype, resolve_model_dir
+from ..hub import LoadReport, resolve_model_dir
 from ..modeling import XLMPreTrainedModel
 from ..tokenization import XLMTokenizer
+from .precision import model_bytes, pick_precision, probe_answers, reduce_precision
 
 BUDGET_ENV = "XLM_CACHE_BUDGET_MB"
 
@@ -38,36 +37,6 @@ def pick_device(device: str | torch.device | None = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def pick_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
-    """``"auto"`` means bf16 where the device computes it natively, else fp32; None means fp32."""
-    if dtype == "auto":
-        if device.type == "cuda" and torch.cuda.is_bf16_supported():
-            return torch.bfloat16
-        if device.type == "cpu" and cpu_has_fast_bf16():
-            return torch.bfloat16
-        return torch.float32
-    return as_dtype(dtype) or torch.float32
-
-
-@functools.lru_cache(maxsize=1)
-def cpu_has_fast_bf16() -> bool:
-    """Measured once: do bf16 matmuls beat fp32 on this CPU? (True with AMX/AVX512-BF16, false on plain AVX2.)"""
-    x, w = torch.randn(32, 1024), torch.randn(2048, 1024)
-
-    def best(dtype: torch.dtype) -> float:
-        a, b = x.to(dtype), w.to(dtype)
-        torch.nn.functional.linear(a, b)
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            torch.nn.functional.linear(a, b)
-            times.append(time.perf_counter() - start)
-        return min(times)
-
-    with torch.inference_mode():
-        return best(torch.bfloat16) < 0.8 * best(torch.float32)
-
-
 @dataclass
 class LoadedModel:
     """A model ready for inference, with its tokenizer and what loading it reported."""
@@ -76,7 +45,7 @@ class LoadedModel:
     tokenizer: XLMTokenizer
     folder: Path
     device: torch.device
-    dtype: torch.dtype
+    precision: str  # float32, bfloat16, float16 or int8
     report: LoadReport
     nbytes: int
     notes: list[str] = field(default_factory=list)
@@ -95,11 +64,6 @@ def head_class(name: str | type[XLMPreTrainedModel] | None, folder: Path) -> typ
     if not (isinstance(cls, type) and issubclass(cls, XLMPreTrainedModel)):
         raise InvalidConfigError(f"Unknown XLM architecture {name!r}.")
     return cls
-
-
-def _model_bytes(model: torch.nn.Module) -> int:
-    tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
-    return sum(t.numel() * t.element_size() for t in tensors.values())
 
 
 def _default_budget() -> int:
@@ -151,15 +115,24 @@ class ModelCache:
     def _load(
         self, folder: Path, cls: type[XLMPreTrainedModel], device: torch.device, dtype: Any
     ) -> LoadedModel:
-        target = pick_dtype(dtype, device)
+        precision = pick_precision(dtype, device)
         model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
-        notes = []
-        if target != torch.float32:
-            model.to(target)
-        model.eval()
         tokenizer = XLMTokenizer.from_pretrained(folder)
+        notes = []
+        if precision != "float32":
+            reference = probe_answers(model, tokenizer.mask_token_id) if dtype == "auto" else None
+            reduce_precision(model, precision)
+            if reference is not None and not torch.equal(
+                probe_answers(model, tokenizer.mask_token_id), reference
+            ):
+                notes.append(
+                    f"{precision} changed the model's answers on a probe input; using float32 instead."
+                )
+                precision = "float32"
+                model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
+        model.eval()
         return LoadedModel(
-            model, tokenizer, folder, device, target, model.load_report, _model_bytes(model), notes
+            model, tokenizer, folder, device, precision, model.load_report, model_bytes(model), notes
         )
 
     def _evict(self, keep: tuple) -> None:

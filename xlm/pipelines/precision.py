@@ -1,0 +1,92 @@
+"""Inference precision: fp32 (exact), bf16 where the hardware computes it faster, or int8 dynamic quantisation of
+the encoder's linear layers on CPUs without fast bf16. A reduced precision is kept under ``"auto"`` only when the
+model's answers on a probe input agree with fp32 (same top-5 tokens for LM heads, same best label otherwise)."""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+
+import torch
+from torch import nn
+
+from ..hub import as_dtype
+
+PRECISIONS = ("float32", "bfloat16", "float16", "int8")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_fast_bf16() -> bool:
+    """Measured once: do bf16 matmuls beat fp32 on this CPU? (Yes with AMX/AVX512-BF16, no on plain AVX2.)"""
+    x, w = torch.randn(32, 1024), torch.randn(2048, 1024)
+
+    def best(dtype: torch.dtype) -> float:
+        a, b = x.to(dtype), w.to(dtype)
+        torch.nn.functional.linear(a, b)
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            torch.nn.functional.linear(a, b)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    with torch.inference_mode():
+        return best(torch.bfloat16) < 0.8 * best(torch.float32)
+
+
+def pick_precision(dtype: str | torch.dtype | None, device: torch.device) -> str:
+    """``None`` → float32; ``"auto"`` → bf16 on GPUs and fast-bf16 CPUs, int8 on other CPUs, fp32 elsewhere."""
+    if dtype == "auto":
+        if device.type == "cuda":
+            return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+        if device.type == "cpu":
+            return "bfloat16" if cpu_has_fast_bf16() else "int8"
+        return "float32"
+    if dtype in ("int8", "qint8"):
+        if device.type != "cpu":
+            raise ValueError("int8 (dynamic quantisation) runs on the CPU only.")
+        return "int8"
+    resolved = as_dtype(dtype) or torch.float32
+    return str(resolved).removeprefix("torch.")
+
+
+def reduce_precision(model: nn.Module, precision: str) -> nn.Module:
+    """Convert ``model`` in place: a float dtype for every weight, or int8 weights for the encoder's linear layers
+    (embeddings, layer norms and the heads stay fp32)."""
+    if precision == "int8":
+        with warnings.catch_warnings():  # torch announces the move of this API to torchao
+            warnings.simplefilter("ignore")
+            encoder = getattr(model, "transformer", model)
+            torch.ao.quantization.quantize_dynamic(encoder, {nn.Linear}, dtype=torch.qint8, inplace=True)
+        return model
+    return model.to(getattr(torch, precision))
+
+
+def model_bytes(model: nn.Module) -> int:
+    """Memory held by the weights, tied tensors once, int8 linear layers at one byte per weight."""
+    tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
+    total = sum(t.numel() * t.element_size() for t in tensors.values())
+    for module in model.modules():
+        if isinstance(module, torch.ao.nn.quantized.dynamic.Linear):
+            total += module.in_features * module.out_features + 4 * module.out_features
+    return total
+
+
+def probe_answers(model: nn.Module, mask_id: int) -> torch.Tensor:
+    """What the model answers on a fixed probe: top-5 token ids at three masked positions (LM heads), or the best
+    class per position/example for the other heads."""
+    config = model.config
+    ids = torch.arange(14, 14 + 30, device=next(model.parameters()).device)[None] % config.vocab_size
+    ids[0, [3, 11, 20]] = mask_id
+    with torch.inference_mode():
+        if hasattr(model, "pred_layer"):
+            hidden = model.transformer(input_ids=ids).last_hidden_state[0, [3, 11, 20]]
+            proj = model.pred_layer.proj
+            scores = proj.log_prob(hidden) if config.asm else proj(hidden)
+            return scores.float().topk(5, dim=-1).indices.cpu()
+        if type(model).__name__ == "XLMForMultipleChoice":
+            ids = ids[:, None].expand(1, 2, -1)
+        out = model(input_ids=ids)
+        first = next(v for v in out.to_tuple() if isinstance(v, torch.Tensor))
+        return first.float().argmax(-1).cpu()
