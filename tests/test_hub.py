@@ -8,20 +8,12 @@ import shutil
 import pytest
 import torch
 import transformers
+from _parity import HEADS
 
 import xlm
 from xlm import modeling
 from xlm.hub import load_state_dict, resolve_model_dir
 
-HEADS = [
-    "XLMModel",
-    "XLMWithLMHeadModel",
-    "XLMForSequenceClassification",
-    "XLMForQuestionAnsweringSimple",
-    "XLMForQuestionAnswering",
-    "XLMForTokenClassification",
-    "XLMForMultipleChoice",
-]
 INPUTS = {"input_ids": torch.tensor([[1, 40, 987, 5, 2034, 1]]), "langs": torch.tensor([[1, 1, 1, 1, 1, 1]])}
 
 
