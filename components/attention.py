@@ -55,10 +55,8 @@ def _figures(data, layer, head, query):
     chosen = view(data, layer, head, query)
     labels = plots.token_labels(data["tokens"], data["langs"])
     return (
-        plots.attention_heatmap(chosen["matrix"], labels, title=chosen["title"]),
-        plots.token_attention(
-            chosen["matrix"], labels, chosen["query"], f"Where {labels[chosen['query']]} looks"
-        ),
+        plots.attention_heatmap(chosen["matrix"], labels, title=chosen["title"], split=data["side"].count(0)),
+        plots.token_attention(chosen["matrix"], labels, chosen["query"]),
     )
 
 

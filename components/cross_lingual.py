@@ -98,7 +98,7 @@ def _run(text, lang, pair, lang_pair, top_k, layer, model):
         plots.paired_bars(
             out["together"], out["alone"], "Guesses with the translation vs. the sentence alone"
         ),
-        plots.attention_heatmap(out["matrix"], labels, title=title),
+        plots.attention_heatmap(out["matrix"], labels, title=title, split=att["side"].count(0)),
         plots.cross_share_plot(out["cross_share"]),
         table(out["rows"]),
         files,

@@ -30,7 +30,13 @@ def load(path: str, progress: Any = None) -> dict[str, Any]:
     if not trained:
         warnings.append("No trained head: only the encoder is useful (attention, tokenizer, features).")
     step(1.0, desc="Ready")
-    info = {**info, "device": str(loaded.device), "dtype_loaded": str(loaded.dtype), "warnings": warnings}
+    info = {
+        **info,
+        "device": str(loaded.device),
+        "precision": loaded.precision,
+        "notes": list(loaded.notes),
+        "warnings": warnings,
+    }
     return json.loads(json.dumps(info))  # JSON-safe (integer keys of id2lang become strings)
 
 
@@ -42,12 +48,13 @@ def summary(info: dict[str, Any]) -> str:
         f"### {info['model']}",
         f"- **Architecture:** {', '.join(info['architectures'] or ['unknown'])} — {kind}",
         f"- **Size:** {info['parameters'] / 1e6:.2f} M parameters ({info['dtype']} on disk; running on "
-        f"{info['device']} as {info['dtype_loaded'].removeprefix('torch.')})",
+        f"{info['device']} in {info['precision']})",
         f"- **Shape:** {config['n_layers']} layers, dim {config['emb_dim']}, {config['n_heads']} heads, "
         f"vocabulary {config['vocab_size']}, {config['max_position_embeddings']} positions",
         f"- **Languages:** {', '.join(info['languages']) or 'one (monolingual: no language embeddings)'}",
         f"- **Trained heads:** {', '.join(info['trained_heads']) or 'none'}",
     ]
+    lines += [f"- {note}" for note in info["notes"]]
     lines += [f"- ⚠️ {w}" for w in info["warnings"]]
     return "\n".join(lines)
 

@@ -18,6 +18,12 @@ BAR = "#3b6fb6"
 PAIR_BAR = "#e07b39"
 
 
+def safe(label: str, limit: int = 48) -> str:
+    """A label Plotly shows as written: its text is HTML-like, so ``<s>`` would strike through the rest."""
+    label = label if len(label) <= limit else label[: limit - 1] + "…"
+    return label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.01}, height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10}
@@ -43,7 +49,7 @@ def mask_bars(
         fig.add_trace(
             go.Bar(
                 x=[g["score"] for g in guesses][::-1],
-                y=[g["token_str"] for g in guesses][::-1],
+                y=[safe(g["token_str"]) for g in guesses][::-1],
                 orientation="h",
                 marker_color=BAR,
                 name=names[col - 1],
@@ -62,7 +68,7 @@ def paired_bars(with_pair: Any, alone: Any, title: str) -> go.Figure:
     fig = make_subplots(rows=1, cols=len(masks_of(with_pair)), horizontal_spacing=0.12)
     for col, (both, solo) in enumerate(zip(masks_of(with_pair), masks_of(alone), strict=True), start=1):
         solo_scores = {g["token"]: g["score"] for g in solo}
-        tokens = [g["token_str"] for g in both][::-1]
+        tokens = [safe(g["token_str"]) for g in both][::-1]
         fig.add_trace(
             go.Bar(
                 x=[g["score"] for g in both][::-1],
@@ -99,7 +105,7 @@ def label_bars(scores: Sequence[dict[str, Any]], title: str = "Label scores") ->
     fig = go.Figure(
         go.Bar(
             x=[s["score"] for s in scores][::-1],
-            y=[s["label"] for s in scores][::-1],
+            y=[safe(s["label"]) for s in scores][::-1],
             orientation="h",
             marker_color=BAR,
             hovertemplate="%{y}: %{x:.3f}<extra></extra>",
@@ -130,15 +136,17 @@ def attention_heatmap(
     queries: Sequence[str],
     keys: Sequence[str] | None = None,
     title: str = "Attention",
+    split: int | None = None,
 ) -> go.Figure:
-    """A (query, key) heatmap: row = the token attending, column = the token attended to, hover shows both."""
+    """A (query, key) heatmap: row = the token attending, column = the token attended to, hover shows both.
+    ``split``: where the second sentence of a pair starts; lines mark the four blocks (within and across)."""
     matrix = np.asarray(matrix, dtype=np.float32)
     keys = queries if keys is None else keys
     fig = go.Figure(
         go.Heatmap(
             z=matrix,
-            x=list(keys),
-            y=list(queries),
+            x=[safe(k) for k in keys],
+            y=[safe(q) for q in queries],
             colorscale=HEAT,
             zmin=0,
             zmax=float(matrix.max()) if matrix.size else 1.0,
@@ -147,6 +155,10 @@ def attention_heatmap(
     )
     fig.update_yaxes(autorange="reversed", title_text="from (query)")
     fig.update_xaxes(title_text="to (key)", tickangle=-60)
+    if split and split < len(queries):
+        line = {"color": PAIR_BAR, "width": 2}
+        fig.add_vline(x=split - 0.5, line=line)
+        fig.add_hline(y=split - 0.5, line=line)
     side = 260 + 18 * len(queries)
     return _layout(fig, title, min(side, 900))
 
@@ -176,7 +188,9 @@ def attention_grid(attentions: Any, title: str = "Every layer (rows) × head (co
             )
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, autorange="reversed")
-    fig.update_layout(coloraxis={"colorscale": HEAT, "cmin": 0, "cmax": 1})
+    fig.update_layout(
+        coloraxis={"colorscale": HEAT, "cmin": 0, "cmax": float(att.max()) if att.size else 1.0}
+    )
     return _layout(fig, title, 80 + 90 * layers)
 
 
@@ -184,11 +198,16 @@ def token_attention(matrix: Any, tokens: Sequence[str], query: int, title: str |
     """Where one token looks: its row of an attention matrix as bars over the tokens it attends to."""
     row = np.asarray(matrix, dtype=np.float32)[query]
     fig = go.Figure(
-        go.Bar(x=list(tokens), y=row, marker_color=BAR, hovertemplate="→ %{x}: %{y:.3f}<extra></extra>")
+        go.Bar(
+            x=[safe(t) for t in tokens],
+            y=row,
+            marker_color=BAR,
+            hovertemplate="→ %{x}: %{y:.3f}<extra></extra>",
+        )
     )
     fig.update_yaxes(range=[0, 1], title_text="attention")
     fig.update_xaxes(tickangle=-60)
-    return _layout(fig, title or f"Where {tokens[query]} looks", 360)
+    return _layout(fig, title or f"Where {safe(tokens[query])} looks", 360)
 
 
 def compare_bars(per_language: dict[str, Any], title: str = "Predictions per language") -> go.Figure:
@@ -200,7 +219,7 @@ def compare_bars(per_language: dict[str, Any], title: str = "Predictions per lan
         fig.add_trace(
             go.Bar(
                 x=[g["score"] for g in guesses][::-1],
-                y=[g["token_str"] for g in guesses][::-1],
+                y=[safe(g["token_str"]) for g in guesses][::-1],
                 orientation="h",
                 marker_color=BAR,
                 hovertemplate=f"{lang}: %{{y}} %{{x:.3f}}<extra></extra>",
@@ -220,7 +239,7 @@ def compare_heatmaps(per_language: dict[str, dict[str, Any]], title: str) -> go.
     fig = make_subplots(rows=1, cols=len(langs), subplot_titles=langs, horizontal_spacing=0.06)
     for col, lang in enumerate(langs, start=1):
         item = per_language[lang]
-        labels = token_labels(item["tokens"])
+        labels = [safe(label) for label in token_labels(item["tokens"])]
         fig.add_trace(
             go.Heatmap(
                 z=np.asarray(item["matrix"], dtype=np.float32),

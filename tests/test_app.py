@@ -98,7 +98,7 @@ def test_fill_mask_matches_the_pipeline_and_exports(client, base):
     assert [r["token"] for r in table] == [g["token_str"] for g in direct]
     assert [r["score"] for r in table] == pytest.approx([g["score"] for g in direct], abs=1e-4)
     bars = figure(plot)["data"]
-    assert len(bars) == 1 and list(array(bars[0]["y"])) == [g["token_str"] for g in direct][::-1]
+    assert len(bars) == 1 and list(array(bars[0]["y"])) == [plots.safe(g["token_str"]) for g in direct][::-1]
     exported = read_export(files, ".json")
     assert exported["text"] == text and [g["token"] for g in exported["predictions"]] == [
         g["token"] for g in direct
@@ -353,7 +353,7 @@ def test_mask_bars_one_panel_per_mask(base):
     fig = plots.mask_bars(out)
     assert len(fig.data) == 2
     for trace, guesses in zip(fig.data, out, strict=True):
-        assert list(trace.y) == [g["token_str"] for g in guesses][::-1]
+        assert list(trace.y) == [plots.safe(g["token_str"]) for g in guesses][::-1]
         assert list(trace.x) == sorted(trace.x)  # best on top
 
 
@@ -373,7 +373,14 @@ def test_attention_figures(attention_output):
     grid = plots.attention_grid(att)
     assert len(grid.data) == attention_output["layers"] * attention_output["heads"]
     bars = plots.token_attention(plots.reduce_attention(att), labels, query=2)
-    assert list(bars.data[0].x) == labels and sum(bars.data[0].y) == pytest.approx(1, abs=1e-3)
+    assert list(bars.data[0].x) == [plots.safe(label) for label in labels] and sum(
+        bars.data[0].y
+    ) == pytest.approx(1, abs=1e-3)
+
+
+def test_labels_are_shown_as_written():
+    assert plots.safe("<s>") == "&lt;s&gt;"  # Plotly would otherwise strike through the rest of the label
+    assert plots.safe("x" * 60, limit=10) == "x" * 9 + "…"
 
 
 def test_cross_share_by_hand():

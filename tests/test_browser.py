@@ -14,7 +14,7 @@ import pytest
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-from components.common import discover  # noqa: E402
+from components.common import discover
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
@@ -27,16 +27,17 @@ FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# Each tab, the buttons to press before its screenshot, and an element that shows the result arrived.
 TABS = [
-    "Fill-mask",
-    "Cross-lingual (TLM)",
-    "Generation",
-    "Question answering",
-    "Classification",
-    "Attention",
-    "Tokenizer",
-    "Compare languages",
-    "Model",
+    ("Fill-mask", ["Predict"], "#fill-mask-plot .bars"),
+    ("Cross-lingual (TLM)", ["Predict with the translation"], "#cross-heat .hm image"),
+    ("Generation", ["Generate"], None),
+    ("Question answering", ["Answer"], "#qa-answer .qa-context"),
+    ("Classification", ["Classify the text", "Tag the words"], "#clf-label h2"),
+    ("Attention", ["Show attention"], "#attention-grid .hm image"),
+    ("Tokenizer", ["Tokenize"], "#tokenizer-steps li"),
+    ("Compare languages", ["Compare"], "#compare-bars .bars"),
+    ("Model", [], "#model-card h3"),
 ]
 TIMEOUT_MS = 60_000
 
@@ -125,10 +126,14 @@ def test_attention_explorer_draws_heatmaps(page):
 
 def test_screenshots_of_every_tab(page):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for number, name in enumerate(TABS, start=1):
+    for number, (name, buttons, result) in enumerate(TABS, start=1):
         open_tab(page, name)
-        page.wait_for_timeout(300)
-        path = SHOTS / f"{number:02d}-{name.split()[0].lower().strip('()')}.png"
+        for button in buttons:
+            page.get_by_role("button", name=button, exact=True).click()
+        if result:
+            page.locator(result).first.wait_for()
+        page.wait_for_timeout(1500)  # let the other outputs of the tab settle
+        path = SHOTS / f"{number:02d}-{name.split()[0].lower()}.png"
         page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 10_000
     print(f"\nscreenshots in {SHOTS}")
