@@ -1,1 +1,400 @@
-"""Fine-tuning heads (placeholder until the QA / language-id / NER code lands)."""
+"""Fine-tuning heads on a pre-trained checkpoint: extractive QA (XQuAD), language identification (sequence
+classification) and named-entity tagging (token classification).
+
+Each ``finetune_*`` function trains with :class:`~xlm.train.trainer.Trainer` (so bf16, accumulation, checkpoints
+and torchrun work the same), evaluates on held-out data and writes a Hub-format folder with the tokenizer and
+``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from xlm.hub import load_model
+from xlm.modeling import (
+    XLMForQuestionAnsweringSimple,
+    XLMForSequenceClassification,
+    XLMForTokenClassification,
+)
+from xlm.tokenization import XLMTokenizer
+
+from .batches import IGNORE, pad_examples
+from .corpus import XQUAD_HELDOUT_ARTICLES, xquad_articles
+from .trainer import Trainer, TrainSettings
+
+Batch = dict[str, torch.Tensor]
+DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+class HeadLoss(nn.Module):
+    """Adapts a head model (which computes its own loss) to the trainer's ``(loss, n_correct, n)`` contract."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, **batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        loss = self.model(**batch).loss
+        return loss, torch.tensor(0), torch.tensor(1)
+
+
+def _train_head(
+    model: nn.Module, batches: list[Batch], settings: TrainSettings, out: Path, seed: int
+) -> None:
+    """Train on ``batches`` sampled at random (seeded) for ``settings.steps`` steps."""
+    rng = np.random.default_rng(seed)
+    trainer = Trainer(model, settings, out / "run", loss_module=HeadLoss(model))
+    trainer.train(lambda _: batches[rng.integers(len(batches))])
+
+
+def _save(model: nn.Module, tokenizer: XLMTokenizer, out: Path, metrics: dict) -> None:
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "metrics.json").write_text(
+        json.dumps(metrics, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def _batches(examples: list, size: int, collate, seed: int) -> list[Batch]:
+    order = np.random.default_rng(seed).permutation(len(examples))
+    return [collate([examples[i] for i in order[j : j + size]]) for j in range(0, len(order), size)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Extractive QA
+
+
+@dataclass
+class QAFeature:
+    """One window of a (question, context) pair; ``spans`` are the character spans of the context tokens."""
+
+    ids: list[int]
+    langs: list[int]
+    context_start: int  # index of the first context token in ids
+    spans: list[tuple[int, int]]
+    start: int = 0  # answer token positions in ids (training)
+    end: int = 0
+
+
+def qa_features(
+    tokenizer: XLMTokenizer,
+    question: str,
+    context: str,
+    lang: str,
+    answer: tuple[int, int] | None = None,
+    max_len: int = 256,
+    max_question: int = 48,
+) -> list[QAFeature]:
+    """``<s> question </s> context-window </s>`` windows (stride: half a window). With ``answer`` (char span),
+    only the windows holding the whole answer are returned, with its token positions."""
+    q = tokenizer(question, lang=lang, add_special_tokens=False)["input_ids"][:max_question]
+    enc = tokenizer(context, lang=lang, add_special_tokens=False, return_offsets_mapping=True)
+    ids, spans = enc["input_ids"], [tuple(s) for s in enc["offset_mapping"]]
+    budget = max_len - len(q) - 3
+    lang_id = tokenizer.lang2id[lang]
+    features = []
+    for begin in range(0, max(1, len(ids) - budget // 2), budget // 2):
+        window = slice(begin, begin + budget)
+        feature = QAFeature(
+            ids=[tokenizer.bos_token_id, *q, tokenizer.sep_token_id, *ids[window], tokenizer.sep_token_id],
+            langs=[lang_id] * (len(q) + 3 + len(ids[window])),
+            context_start=len(q) + 2,
+            spans=spans[window],
+        )
+        if answer is not None:
+            inside = [i for i, (s, e) in enumerate(feature.spans) if s < answer[1] and e > answer[0]]
+            if not inside or feature.spans[0][0] > answer[0] or feature.spans[-1][1] < answer[1]:
+                continue
+            feature.start, feature.end = feature.context_start + inside[0], feature.context_start + inside[-1]
+        features.append(feature)
+        if begin + budget >= len(ids):
+            break
+    return features
+
+
+def _collate_qa(features: Sequence[QAFeature]) -> Batch:
+    batch = pad_examples([(f.ids, f.langs, list(range(len(f.ids)))) for f in features])
+    batch["start_positions"] = torch.tensor([f.start for f in features])
+    batch["end_positions"] = torch.tensor([f.end for f in features])
+    return batch
+
+
+def xquad_questions(data_dir: Path, lang: str, heldout: bool) -> list[dict]:
+    """Questions of the training (``heldout=False``) or held-out XQuAD articles, with context and answers."""
+    out = []
+    for i, article in enumerate(xquad_articles(Path(data_dir) / "xquad", lang)):
+        if (i in XQUAD_HELDOUT_ARTICLES) != heldout:
+            continue
+        for para in article["paragraphs"]:
+            for qa in para["qas"]:
+                answers = [(a["text"], a["answer_start"]) for a in qa["answers"]]
+                out.append(
+                    {
+                        "id": qa["id"],
+                        "question": qa["question"],
+                        "context": para["context"],
+                        "answers": answers,
+                    }
+                )
+    return out
+
+
+@torch.no_grad()
+def predict_answer(model: nn.Module, tokenizer: XLMTokenizer, question: str, context: str, lang: str) -> str:
+    """Best span (start <= end, at most 30 tokens) over all windows, as a substring of ``context``."""
+    features = qa_features(tokenizer, question, context, lang)
+    batch = _collate_qa(features)
+    batch.pop("start_positions"), batch.pop("end_positions")
+    out = model(**batch)
+    best, text = -float("inf"), ""
+    for row, f in enumerate(features):
+        n = len(f.spans)
+        start = out.start_logits[row, f.context_start : f.context_start + n]
+        end = out.end_logits[row, f.context_start : f.context_start + n]
+        scores = start[:, None] + end[None, :]
+        scores = scores.masked_fill(~torch.ones(n, n, dtype=torch.bool).triu().tril(29), -float("inf"))
+        flat = int(scores.argmax())
+        s, e = divmod(flat, n)
+        if float(scores[s, e]) > best:
+            best, text = float(scores[s, e]), context[f.spans[s][0] : f.spans[e][1]]
+    return text
+
+
+def _normalise(text: str, lang: str) -> list[str]:
+    """SQuAD normalisation (lower-case, no punctuation, no English articles); characters for Chinese (MLQA)."""
+    text = "".join(
+        ch for ch in text.lower() if ch not in set(string.punctuation) | set("，。、；：？！「」《》（）")
+    )
+    if lang == "zh":
+        return [ch for ch in text if not ch.isspace()]
+    if lang == "en":
+        text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return text.split()
+
+
+def qa_scores(prediction: str, answers: Sequence[str], lang: str) -> tuple[float, float]:
+    """(exact match, F1) of a prediction against the best of the gold answers."""
+    pred = _normalise(prediction, lang)
+    em, f1 = 0.0, 0.0
+    for answer in answers:
+        gold = _normalise(answer, lang)
+        em = max(em, float(pred == gold))
+        common = sum((Counter(pred) & Counter(gold)).values())
+        if common:
+            p, r = common / len(pred), common / len(gold)
+            f1 = max(f1, 2 * p * r / (p + r))
+    return em, f1
+
+
+def evaluate_qa(
+    model: nn.Module, tokenizer: XLMTokenizer, questions: list[dict], lang: str
+) -> dict[str, float]:
+    model.eval()
+    scores = [
+        qa_scores(
+            predict_answer(model, tokenizer, q["question"], q["context"], lang),
+            [a for a, _ in q["answers"]],
+            lang,
+        )
+        for q in questions
+    ]
+    return {
+        "exact_match": 100 * sum(s[0] for s in scores) / len(scores),
+        "f1": 100 * sum(s[1] for s in scores) / len(scores),
+        "questions": len(scores),
+    }
+
+
+def finetune_qa(base: Path, out: Path, settings: TrainSettings, data: Path | None = None) -> dict:
+    """Train a span head on the English questions of the training articles; evaluate on the held-out articles
+    in en (in-language) and de/es/zh (zero-shot: the head never saw those languages)."""
+    data = Path(data or DEFAULT_DATA)
+    tokenizer = XLMTokenizer.from_pretrained(base)
+    model = load_model(XLMForQuestionAnsweringSimple, base, num_labels=2)
+    features = []
+    for q in xquad_questions(data, "en", heldout=False):
+        text, start = q["answers"][0]
+        features += qa_features(tokenizer, q["question"], q["context"], "en", (start, start + len(text)))
+    _train_head(model, _batches(features, 16, _collate_qa, settings.seed), settings, Path(out), settings.seed)
+    metrics = {
+        "train_features": len(features),
+        "heldout_articles": sorted(XQUAD_HELDOUT_ARTICLES),
+        **{
+            lang: evaluate_qa(model, tokenizer, xquad_questions(data, lang, heldout=True), lang)
+            for lang in ("en", "de", "es", "zh")
+        },
+    }
+    _save(model, tokenizer, Path(out), metrics)
+    return metrics
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Language identification (sequence classification)
+
+
+def _collate_labelled(examples: Sequence[tuple[list[int], int]]) -> Batch:
+    batch = pad_examples([(ids, [0] * len(ids), list(range(len(ids)))) for ids, _ in examples])
+    del batch["langs"]  # the language is what is predicted: no language embeddings in the input
+    batch["labels"] = torch.tensor([label for _, label in examples])
+    return batch
+
+
+def langid_texts(corpus: Path, split: str, per_lang: int, seed: int = 0) -> dict[str, list[str]]:
+    """Up to ``per_lang`` raw texts per language from ``raw/pairs.<xx>.<split>.tsv`` (English from their first
+    column, spread evenly over the languages)."""
+    rng = np.random.default_rng(seed)
+    texts: dict[str, list[str]] = {"en": []}
+    files = sorted(Path(corpus).glob(f"raw/pairs.*.{split}.tsv"))
+    for path in files:
+        rows = [r.split("\t") for r in path.read_text(encoding="utf-8").splitlines()]
+        pick = rng.permutation(len(rows))
+        lang = path.name.split(".")[1]
+        texts[lang] = [rows[i][1] for i in pick[:per_lang]]
+        texts["en"] += [rows[i][0] for i in pick[per_lang : per_lang + per_lang // len(files) + 1]]
+    return texts
+
+
+def encode_labelled(tokenizer: XLMTokenizer, texts: dict[str, list[str]], max_len: int = 64) -> list:
+    """(ids with ``<s> ... </s>``, label) examples; label = the language's id in ``tokenizer.lang2id``.
+
+    Every text is preprocessed with the English rules, as it must be when its language is unknown."""
+    return [
+        (tokenizer.encode(t, lang="en")[:max_len], tokenizer.lang2id[lang])
+        for lang, items in sorted(texts.items())
+        for t in items
+    ]
+
+
+@torch.no_grad()
+def evaluate_langid(model: nn.Module, examples: list) -> dict[str, float]:
+    """Accuracy overall and per language."""
+    model.eval()
+    id2label = model.config.id2label
+    right, total = Counter(), Counter()
+    for i in range(0, len(examples), 64):
+        chunk = examples[i : i + 64]
+        batch = _collate_labelled(chunk)
+        pred = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.argmax(-1)
+        for p, (_, label) in zip(pred.tolist(), chunk, strict=True):
+            total[id2label[label]] += 1
+            right[id2label[label]] += int(p == label)
+    return {
+        "accuracy": sum(right.values()) / sum(total.values()),
+        **{k: right[k] / total[k] for k in sorted(total)},
+    }
+
+
+def finetune_langid(base: Path, out: Path, settings: TrainSettings, data: Path | None = None) -> dict:
+    """Language identification over the model's languages, trained on corpus training sentences."""
+    corpus = Path(data or "runs/corpus")
+    tokenizer = XLMTokenizer.from_pretrained(base)
+    id2label = {i: lang for lang, i in tokenizer.lang2id.items()}
+    model = load_model(XLMForSequenceClassification, base, id2label=id2label, label2id=tokenizer.lang2id)
+    train = encode_labelled(tokenizer, langid_texts(corpus, "train", 1500, settings.seed))
+    _train_head(
+        model, _batches(train, 32, _collate_labelled, settings.seed), settings, Path(out), settings.seed
+    )
+    metrics = {
+        "train_examples": len(train),
+        "test": evaluate_langid(model, encode_labelled(tokenizer, langid_texts(corpus, "test", 200))),
+    }
+    _save(model, tokenizer, Path(out), metrics)
+    return metrics
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Token classification (GermEval 2014 NER, German)
+
+
+def read_conll(path: Path) -> list[tuple[list[str], list[str]]]:
+    """Sentences of a GermEval-style TSV (index, token, outer tag, ...), blank-line separated; '#' lines skipped."""
+    sentences, words, tags = [], [], []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        fields = [f for f in line.split("\t") if f]
+        if not fields or line.startswith("#"):
+            if words:
+                sentences.append((words, tags))
+                words, tags = [], []
+            continue
+        words.append(fields[1])
+        tags.append(fields[2])
+    if words:
+        sentences.append((words, tags))
+    return sentences
+
+
+def encode_tagged(
+    tokenizer: XLMTokenizer,
+    sentence: tuple[list[str], list[str]],
+    label2id: dict[str, int],
+    lang: str,
+    max_len: int = 128,
+) -> tuple[list[int], list[int], list[int]]:
+    """(ids, langs, labels): each word's first token carries its tag, the other tokens -100."""
+    ids, labels = [tokenizer.bos_token_id], [IGNORE]
+    for word, tag in zip(*sentence, strict=True):
+        pieces = tokenizer.encode(word, lang=lang, add_special_tokens=False) or [tokenizer.unk_token_id]
+        ids += pieces
+        labels += [label2id[tag]] + [IGNORE] * (len(pieces) - 1)
+    ids, labels = [*ids[: max_len - 1], tokenizer.sep_token_id], [*labels[: max_len - 1], IGNORE]
+    return ids, [tokenizer.lang2id[lang]] * len(ids), labels
+
+
+def _collate_tagged(examples: Sequence[tuple[list[int], list[int], list[int]]]) -> Batch:
+    batch = pad_examples([(ids, langs, list(range(len(ids)))) for ids, langs, _ in examples])
+    batch["labels"] = torch.full_like(batch["input_ids"], IGNORE)
+    for row, (_, _, labels) in enumerate(examples):
+        batch["labels"][row, : len(labels)] = torch.tensor(labels)
+    return batch
+
+
+@torch.no_grad()
+def evaluate_tagger(model: nn.Module, examples: list) -> dict[str, float]:
+    """Word-level tag accuracy, and accuracy on the words whose gold tag is not O."""
+    model.eval()
+    o = model.config.label2id.get("O")
+    right = total = right_ent = total_ent = 0
+    for i in range(0, len(examples), 32):
+        batch = _collate_tagged(examples[i : i + 32])
+        labels = batch.pop("labels")
+        pred = model(**batch).logits.argmax(-1)
+        seen = labels != IGNORE
+        right += int((pred[seen] == labels[seen]).sum())
+        total += int(seen.sum())
+        ent = seen & (labels != o)
+        right_ent += int((pred[ent] == labels[ent]).sum())
+        total_ent += int(ent.sum())
+    return {
+        "accuracy": right / max(total, 1),
+        "entity_word_accuracy": right_ent / max(total_ent, 1),
+        "words": total,
+    }
+
+
+def finetune_ner(base: Path, out: Path, settings: TrainSettings, data: Path | None = None) -> dict:
+    """German NER on GermEval 2014 (its test file, split 80/20 by sentence: the only NER data at hand)."""
+    path = Path(data or DEFAULT_DATA / "ner" / "germeval14.de.test.tsv")
+    sentences = read_conll(path)
+    tags = sorted({t for _, ts in sentences for t in ts})
+    label2id = {t: i for i, t in enumerate(tags)}
+    tokenizer = XLMTokenizer.from_pretrained(base)
+    model = load_model(XLMForTokenClassification, base, id2label=dict(enumerate(tags)), label2id=label2id)
+    cut = len(sentences) * 4 // 5
+    train = [encode_tagged(tokenizer, s, label2id, "de") for s in sentences[:cut]]
+    test = [encode_tagged(tokenizer, s, label2id, "de") for s in sentences[cut:]]
+    _train_head(
+        model, _batches(train, 16, _collate_tagged, settings.seed), settings, Path(out), settings.seed
+    )
+    metrics = {"train_sentences": len(train), "test": evaluate_tagger(model, test)}
+    _save(model, tokenizer, Path(out), metrics)
+    return metrics
