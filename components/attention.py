@@ -7,7 +7,18 @@ from typing import Any
 import gradio as gr
 
 from . import examples, plots
-from .common import MEAN, export, friendly, get_pipeline, intro, lang_or_none, layer_choices, pick, read_info
+from .common import (
+    MEAN,
+    MODEL_WORK,
+    export,
+    friendly,
+    get_pipeline,
+    intro,
+    lang_or_none,
+    layer_choices,
+    pick,
+    read_info,
+)
 
 TASK = "attention"
 
@@ -128,6 +139,7 @@ def build(model: gr.Dropdown) -> None:
         [text, lang, pair, lang_pair, layer, head, model],
         [data, grid, heat, bars, query, files],
         api_name="attention",
+        concurrency_id=MODEL_WORK,
     )
     gr.on(
         [layer.input, head.input, query.input],

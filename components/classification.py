@@ -7,7 +7,17 @@ from typing import Any
 import gradio as gr
 
 from . import plots
-from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info, table
+from .common import (
+    MODEL_WORK,
+    export,
+    friendly,
+    get_pipeline,
+    intro,
+    lang_or_none,
+    model_for,
+    read_info,
+    table,
+)
 
 AGGREGATIONS = ["simple", "first", "average", "max", "none"]
 EXAMPLE_TEXT = "Angela Merkel a rencontré Emmanuel Macron à Paris ."
@@ -100,6 +110,18 @@ def build(model: gr.Dropdown) -> None:
             table = gr.Dataframe(label="Entities with character spans")
             tag_files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
 
-    run_clf.click(_classify, [text, lang, model], [label, bars, clf_files], api_name="classify")
-    run_tag.click(_tag, [text, lang, aggregation, model], [entities, table, tag_files], api_name="tag")
+    run_clf.click(
+        _classify,
+        [text, lang, model],
+        [label, bars, clf_files],
+        api_name="classify",
+        concurrency_id=MODEL_WORK,
+    )
+    run_tag.click(
+        _tag,
+        [text, lang, aggregation, model],
+        [entities, table, tag_files],
+        api_name="tag",
+        concurrency_id=MODEL_WORK,
+    )
     model.change(_setup, model, [note, lang], api_name="classification_setup")

@@ -35,6 +35,9 @@ TASK_ARCHITECTURES: dict[str, tuple[str, ...]] = {
     "token-classification": ("XLMForTokenClassification",),
 }
 EXPECTED_ERRORS = (XLMError, ValueError, KeyError, OSError)
+# Every event that runs a model shares one queue slot pool (demo.queue's default_concurrency_limit), so the number
+# of model calls at once is bounded for the whole app, not per button.
+MODEL_WORK = "model"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import gradio as gr
 from . import examples, plots
 from .common import (
     MEAN,
+    MODEL_WORK,
     export,
     friendly,
     get_pipeline,
@@ -108,5 +109,11 @@ def build(model: gr.Dropdown) -> None:
     table = gr.Dataframe(label="Predictions")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
 
-    run.click(_run, [lines, top_k, layer, model], [bars, heat, table, files], api_name="compare")
+    run.click(
+        _run,
+        [lines, top_k, layer, model],
+        [bars, heat, table, files],
+        api_name="compare",
+        concurrency_id=MODEL_WORK,
+    )
     model.change(_setup, model, [note, lines, layer], api_name="compare_setup")

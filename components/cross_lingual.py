@@ -10,6 +10,7 @@ import gradio as gr
 from . import examples, plots
 from .common import (
     MEAN,
+    MODEL_WORK,
     export,
     friendly,
     get_pipeline,
@@ -159,5 +160,6 @@ def build(model: gr.Dropdown) -> None:
         [text, lang, pair, lang_pair, top_k, layer, model],
         [bars, heat, share, table, files],
         api_name="cross_lingual",
+        concurrency_id=MODEL_WORK,
     )
     model.change(_setup, model, [note, lang, lang_pair, layer], api_name="cross_lingual_setup")

@@ -10,7 +10,17 @@ import gradio as gr
 from xlm.pipelines.fill_mask import MASK_ALIASES
 
 from . import examples, plots
-from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info, table
+from .common import (
+    MODEL_WORK,
+    export,
+    friendly,
+    get_pipeline,
+    intro,
+    lang_or_none,
+    model_for,
+    read_info,
+    table,
+)
 
 TASK = "fill-mask"
 
@@ -133,9 +143,25 @@ def build(model: gr.Dropdown) -> None:
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
 
     example.input(_example, example, [text, lang], api_name="fill_mask_example")
-    run.click(_run, [text, lang, top_k, model], [plot, table, files, words], api_name="fill_mask")
-    text.submit(_run, [text, lang, top_k, model], [plot, table, files, words], api_name=False)
+    run.click(
+        _run,
+        [text, lang, top_k, model],
+        [plot, table, files, words],
+        api_name="fill_mask",
+        concurrency_id=MODEL_WORK,
+    )
+    text.submit(
+        _run,
+        [text, lang, top_k, model],
+        [plot, table, files, words],
+        api_name=False,
+        concurrency_id=MODEL_WORK,
+    )
     words.input(friendly(mask_span), [text, words], text, api_name="mask_word").then(
-        _run, [text, lang, top_k, model], [plot, table, files, words], api_name=False
+        _run,
+        [text, lang, top_k, model],
+        [plot, table, files, words],
+        api_name=False,
+        concurrency_id=MODEL_WORK,
     )
     model.change(_setup, model, [note, lang, example], api_name="fill_mask_setup")

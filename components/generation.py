@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import gradio as gr
 
 from . import examples
-from .common import friendly, get_pipeline, intro, lang_or_none, read_info
+from .common import MODEL_WORK, friendly, get_pipeline, intro, lang_or_none, read_info
 
 TASK = "text-generation"
 MLM_NOTE = (
@@ -93,6 +93,7 @@ def build(model: gr.Dropdown) -> None:
         [prompt, lang, max_new, do_sample, temperature, top_k, top_p, seed, model],
         output,
         api_name="generate",
+        concurrency_id=MODEL_WORK,
     )
     stop.click(None, None, None, cancels=[event])
     model.change(_setup, model, [note, lang], api_name="generation_setup")

@@ -9,7 +9,7 @@ import gradio as gr
 
 from xlm.cli import describe
 
-from .common import default_model, friendly, get_pipeline, intro, model_choices
+from .common import MODEL_WORK, default_model, friendly, get_pipeline, intro, model_choices
 
 EVERY_HEAD = ("pred_layer", "qa_outputs", "sequence_summary", "classifier")
 
@@ -100,6 +100,6 @@ def build(model: gr.Dropdown) -> tuple[gr.Markdown, gr.JSON]:
     card = gr.Markdown(elem_id="model-card")
     details = gr.JSON(label="Configuration and details")
 
-    load_button.click(_load, path, [card, details, model], api_name="load_model")
-    model.change(_describe, model, [card, details], api_name="describe_model")
+    load_button.click(_load, path, [card, details, model], api_name="load_model", concurrency_id=MODEL_WORK)
+    model.change(_describe, model, [card, details], api_name="describe_model", concurrency_id=MODEL_WORK)
     return card, details

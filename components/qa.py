@@ -10,7 +10,17 @@ import gradio as gr
 from xlm.pipelines import QuestionAnsweringPipeline
 
 from . import examples, plots
-from .common import export, friendly, get_pipeline, intro, lang_or_none, model_for, read_info, table
+from .common import (
+    MODEL_WORK,
+    export,
+    friendly,
+    get_pipeline,
+    intro,
+    lang_or_none,
+    model_for,
+    read_info,
+    table,
+)
 
 TASK = "question-answering"
 HEADS = [("simple (start/end logits)", "simple"), ("beam (start/end beam search + answerability)", "beam")]
@@ -147,6 +157,6 @@ def build(model: gr.Dropdown) -> None:
 
     inputs = [context, question, lang, question_lang, head, top_k, allow_none, model]
     example.input(_example, example, [context, question, lang, question_lang], api_name="qa_example")
-    run.click(_run, inputs, [shown, plot, table, files], api_name="answer")
-    question.submit(_run, inputs, [shown, plot, table, files], api_name=False)
+    run.click(_run, inputs, [shown, plot, table, files], api_name="answer", concurrency_id=MODEL_WORK)
+    question.submit(_run, inputs, [shown, plot, table, files], api_name=False, concurrency_id=MODEL_WORK)
     model.change(_setup, model, [note, lang, question_lang, example], api_name="qa_setup")

@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from . import examples
-from .common import export, friendly, get_pipeline, intro, lang_or_none, read_info, table
+from .common import MODEL_WORK, export, friendly, get_pipeline, intro, lang_or_none, read_info, table
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------
@@ -122,6 +122,10 @@ def build(model: gr.Dropdown) -> None:
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
 
     run.click(
-        _run, [text, lang, special, model], [steps, pieces, table, specials, files], api_name="tokenize"
+        _run,
+        [text, lang, special, model],
+        [steps, pieces, table, specials, files],
+        api_name="tokenize",
+        concurrency_id=MODEL_WORK,
     )
     model.change(_setup, model, lang, api_name="tokenizer_setup")
