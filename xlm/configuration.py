@@ -302,7 +302,11 @@ class XLMConfig:
         if not path.is_file():
             path = (
                 resolve_model_dir(
-                    name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only
+                    name_or_path,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    local_files_only=local_files_only,
+                    weights=False,
                 )
                 / CONFIG_NAME
             )

@@ -55,10 +55,12 @@ def resolve_model_dir(
     revision: str | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool | None = None,
+    weights: bool = True,
 ) -> Path:
     """Return the local folder of a checkpoint: the folder itself, or a Hub snapshot (downloaded or cached).
 
-    ``local_files_only=None`` follows ``HF_HUB_OFFLINE``. Raises :class:`ModelNotFoundError` with a message that
+    ``local_files_only=None`` follows ``HF_HUB_OFFLINE``. ``weights=False`` (tokenizer, config) never fetches a
+    pickled ``pytorch_model.bin`` for repos without safetensors. Raises :class:`ModelNotFoundError` with a message that
     says what was tried.
     """
     name = os.fspath(name_or_path)
@@ -75,10 +77,12 @@ def resolve_model_dir(
         )
     if not is_hub_id(name):
         raise ModelNotFoundError(f"No such model folder: {name}")
-    return _snapshot(name, revision, cache_dir, local_files_only)
+    return _snapshot(name, revision, cache_dir, local_files_only, weights)
 
 
-def _snapshot(repo_id: str, revision: str | None, cache_dir: Any, local_files_only: bool | None) -> Path:
+def _snapshot(
+    repo_id: str, revision: str | None, cache_dir: Any, local_files_only: bool | None, weights: bool
+) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -100,7 +104,7 @@ def _snapshot(repo_id: str, revision: str | None, cache_dir: Any, local_files_on
                 allow_patterns=HUB_PATTERNS,
             )
         )
-        if not offline and not _weight_files(folder):
+        if weights and not offline and not _weight_files(folder):
             # Old repos ship only pickled weights: fetch them, to be read with weights_only=True.
             folder = Path(
                 snapshot_download(

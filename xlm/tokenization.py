@@ -649,7 +649,11 @@ class XLMTokenizer:
         (``do_lowercase_and_remove_accent``, languages, 512 positions), as its Hub repo has no tokenizer config.
         """
         folder = resolve_model_dir(
-            name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only
+            name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            weights=False,
         )
         missing = [name for name in (VOCAB_FILE, MERGES_FILE) if not (folder / name).is_file()]
         if missing:

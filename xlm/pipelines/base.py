@@ -10,7 +10,7 @@ import torch
 
 from ..errors import InputError, UnknownLanguageError
 from ..hub import resolve_model_dir
-from .cache import LoadedModel, ModelCache, default_cache
+from .cache import LoadedModel, ModelCache, default_cache, head_class
 
 MAX_CHARS = 20_000  # longest text a pipeline accepts: bounds the work one request can cause
 MAX_BATCH = 256  # most inputs in one call
@@ -33,6 +33,8 @@ class Pipeline:
         batch_size: int = 8,
     ) -> None:
         self.folder = resolve_model_dir(model, revision=revision)  # fail early on a bad path or id
+        self.architecture = head_class(None, self.folder).__name__  # read config.json once, not per call
+        self.head = self.head or self.architecture
         self.model_name = os.fspath(model)
         self.device, self.dtype = device, dtype
         self.cache = cache if cache is not None else default_cache()

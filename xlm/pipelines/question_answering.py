@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..configuration import XLMConfig
 from ..errors import InputError
 from .base import Pipeline
 
@@ -82,7 +81,7 @@ class QuestionAnsweringPipeline(Pipeline):
         super().__init__(model, **kwargs)
         if head is not None and head not in self.heads:
             raise InputError(f"head must be 'simple' or 'beam', not {head!r}.")
-        own = (XLMConfig.from_pretrained(self.folder).architectures or [""])[0]
+        own = self.architecture
         self.head = self.heads[head] if head else own if own in self.heads.values() else self.heads["simple"]
 
     def run(
