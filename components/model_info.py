@@ -6,10 +6,11 @@ import json
 from typing import Any
 
 import gradio as gr
+import pandas as pd
 
 from xlm.cli import describe
 
-from .common import MODEL_WORK, default_model, friendly, get_pipeline, intro, model_choices
+from .common import MODEL_WORK, default_model, discover, friendly, get_pipeline, intro, model_choices
 
 EVERY_HEAD = ("pred_layer", "qa_outputs", "sequence_summary", "classifier")
 
@@ -59,6 +60,22 @@ def summary(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def embedded() -> pd.DataFrame:
+    """One row per embedded model: what the picker offers."""
+    return pd.DataFrame(
+        [
+            {
+                "model": m.name,
+                "architecture": m.architectures[0],
+                "kind": "causal" if m.causal else "bidirectional",
+                "layers": m.n_layers,
+                "languages": ", ".join(m.languages) or "one",
+            }
+            for m in discover()
+        ]
+    )
+
+
 # -- UI ----------------------------------------------------------------------------------------------------------
 def picker() -> gr.Dropdown:
     """The model picker shared by every tab (the embedded default first; any folder or Hub id may be typed)."""
@@ -98,6 +115,7 @@ def build(model: gr.Dropdown) -> tuple[gr.Markdown, gr.JSON]:
         path = gr.Textbox(label="Local folder or Hub id", value=model.value or "", scale=4)
         load_button = gr.Button("Load and use in every tab", variant="primary", scale=1)
     card = gr.Markdown(elem_id="model-card")
+    gr.Dataframe(embedded(), label="Embedded models (assets/)", interactive=False)
     details = gr.JSON(label="Configuration and details")
 
     load_button.click(_load, path, [card, details, model], api_name="load_model", concurrency_id=MODEL_WORK)

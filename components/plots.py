@@ -253,7 +253,8 @@ def compare_heatmaps(per_language: dict[str, dict[str, Any]], title: str) -> go.
         )
         fig.update_yaxes(autorange="reversed", row=1, col=col)
         fig.update_xaxes(tickangle=-60, row=1, col=col)
-    fig.update_layout(coloraxis={"colorscale": HEAT, "cmin": 0})
+    top = max(float(np.max(v["matrix"])) for v in per_language.values())
+    fig.update_layout(coloraxis={"colorscale": HEAT, "cmin": 0, "cmax": top})  # one scale for all languages
     longest = max(len(v["tokens"]) for v in per_language.values())
     return _layout(fig, title, min(900, 300 + 16 * longest))
 

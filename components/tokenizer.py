@@ -87,7 +87,7 @@ def _run(text, lang, add_special_tokens, model):
         steps_markdown(out["explain"]),
         token_pieces(text, out["rows"]),
         table(out["rows"]),
-        out["special_tokens"],
+        table(out["special_tokens"]),
         files,
     )
 
@@ -118,7 +118,7 @@ def build(model: gr.Dropdown) -> None:
     steps = gr.Markdown(elem_id="tokenizer-steps")
     pieces = gr.HighlightedText(label="Tokens over the text", elem_id="tokenizer-pieces")
     table = gr.Dataframe(label="Tokens, ids, language id and character offsets")
-    specials = gr.JSON(label="Special tokens")
+    specials = gr.Dataframe(label="Special tokens")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
 
     run.click(
