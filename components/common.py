@@ -121,9 +121,10 @@ def model_for(task: str, selected: str | None) -> tuple[str, str]:
     if wanted is None:
         return selected, ""
     info = read_info(selected)
-    if task == "text-generation" or info.architectures[0] in wanted:
+    if info.architectures[0] in wanted:
         return selected, ""
-    for candidate in discover():
+    causal_first = sorted(discover(), key=lambda m: not m.causal) if task == "text-generation" else discover()
+    for candidate in causal_first:
         if candidate.architectures[0] in wanted:
             return candidate.path, (
                 f"The selected model has no trained {task} head, so this tab uses **{candidate.name}**."

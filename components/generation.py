@@ -7,7 +7,17 @@ from collections.abc import Iterator
 import gradio as gr
 
 from . import examples
-from .common import MODEL_WORK, friendly, get_pipeline, intro, lang_or_none, read_info
+from .common import (
+    MODEL_WORK,
+    TASK_ARCHITECTURES,
+    discover,
+    friendly,
+    get_pipeline,
+    intro,
+    lang_or_none,
+    model_for,
+    read_info,
+)
 
 TASK = "text-generation"
 MLM_NOTE = (
@@ -49,10 +59,15 @@ def stream(
 
 
 def setup(model: str) -> tuple[str, list[str], str | None]:
-    info = read_info(model)
-    note = "" if info.causal else MLM_NOTE.format(name=info.name)
+    path, note = model_for(TASK, model)
+    info = read_info(path)
+    if not info.causal:
+        note += "\n\n" + MLM_NOTE.format(name=info.name)
+        causal = [m.name for m in discover() if m.causal and m.architectures[0] in TASK_ARCHITECTURES[TASK]]
+        if causal:
+            note += f" Pick **{causal[0]}** at the top for real generation."
     langs = list(info.languages)
-    return note, langs, ("en" if "en" in langs else langs[0] if langs else None)
+    return note.strip(), langs, ("en" if "en" in langs else langs[0] if langs else None)
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
