@@ -73,6 +73,9 @@ def make_tokenizer(vocab_dir: Path, config: XLMConfig) -> XLMTokenizer:
         Path(vocab_dir) / "vocab.json",
         Path(vocab_dir) / "merges.txt",
         do_lowercase_and_remove_accent=True,
+        # Sentences start with </s> in training, as in the original XLM; saying so in the tokenizer config makes
+        # every pipeline (and transformers' XLMTokenizer) build the same `</s> text </s>` layout.
+        bos_token="</s>",
         lang2id=config.lang2id,
         id2lang=config.id2lang,
         model_max_length=config.max_position_embeddings,
