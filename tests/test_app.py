@@ -22,9 +22,7 @@ from components import plots
 from components.common import discover, model_for
 
 MODELS = discover()
-pytestmark = pytest.mark.skipif(
-    not MODELS, reason="no embedded model in assets/ yet (train one or set XLM_EXPLORER_ASSETS)"
-)
+NO_MODEL = "no embedded model in assets/ yet (train one or set XLM_EXPLORER_ASSETS)"
 
 
 def free_port() -> int:
@@ -35,6 +33,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server():
+    if not MODELS:
+        pytest.skip(NO_MODEL)
     import app
 
     port = free_port()
@@ -53,6 +53,8 @@ def client(server):
 @pytest.fixture(scope="module")
 def base():
     """The default model (a masked LM) and one of its languages, English when it has it."""
+    if not MODELS:
+        pytest.skip(NO_MODEL)
     model = MODELS[0]
     lang = "en" if "en" in model.languages else (model.languages[0] if model.languages else "")
     return model, lang
@@ -397,3 +399,41 @@ def test_layer_and_head_pickers():
     assert pick("mean", 4, "layer") is None and pick("2", 4, "layer") == 2
     with pytest.raises(gr.Error, match="There is no head 4: this model has 4"):
         pick("4", 4, "head")
+
+
+# -- pure handlers ------------------------------------------------------------------------------------------------
+def test_answer_html_escapes_the_context():
+    from components.qa import highlight
+
+    context = "Use <b>bold</b> & win"
+    html = highlight(context, [{"score": 0.9, "start": 4, "end": 15, "answer": context[4:15]}])
+    assert '<mark class="qa-answer" title="score 0.900">&lt;b&gt;bold&lt;/b&gt;</mark> &amp; win' in html
+    assert "<b>bold" not in html.split("</p>", 1)[1]  # the context part holds no live tag
+    assert "No answer" in highlight(context, [{"score": 0.5, "start": 0, "end": 0, "answer": ""}])
+
+
+def test_entity_and_token_pieces_cover_the_text():
+    from components.classification import entity_spans
+    from components.tokenizer import token_pieces
+
+    text = "Ada met Alan in Paris"
+    entities = [
+        {"entity_group": "PER", "start": 0, "end": 3},
+        {"entity_group": "LOC", "start": 16, "end": 21},
+    ]
+    assert entity_spans(text, entities) == [("Ada", "PER"), (" met Alan in ", None), ("Paris", "LOC")]
+    rows_ = [
+        {"start": 0, "end": 3, "token": "ada</w>", "id": 7},
+        {"start": 4, "end": 7, "token": "met</w>", "id": 9},
+    ]
+    assert token_pieces("Ada met", rows_) == [("Ada", "ada</w> (7)"), (" ", None), ("met", "met</w> (9)")]
+
+
+def test_compare_input_parsing():
+    import gradio as gr
+
+    from components.compare import parse
+
+    assert parse("en | The <mask> .\n\nfr | Le <mask> .") == [("en", "The <mask> ."), ("fr", "Le <mask> .")]
+    with pytest.raises(gr.Error, match="only once"):
+        parse("en | a <mask>\nen | b <mask>")
