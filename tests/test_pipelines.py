@@ -302,3 +302,19 @@ def test_reduced_precision_is_kept_only_when_answers_agree(lm_dir):
     assert isinstance(forced.model.pred_layer.proj, torch.nn.Linear)  # the vocabulary projection stays fp32
     result = pipeline("fill-mask", lm_dir, device="cpu", dtype="int8")(TEXTS[0], top_k=50)
     assert len(result) == 50 and all(0 <= p["score"] <= 1 for p in result)
+
+
+def test_pair_classification_gives_each_side_its_language(make_model):
+    folder = make_model("XLMForSequenceClassification", seed=4)
+    clf = pipeline("text-classification", folder, device="cpu", dtype="float32")
+    item = {"text": "Das Haus ist klein .", "text_pair": "The house is small ."}
+    mixed = clf(item, lang="de", lang_pair="en", top_k=None)
+    enc = clf.encode([item["text"]], lang="de", pairs=[item["text_pair"]], pair_lang="en")
+    first_end = enc["input_ids"][0].tolist().index(1) + 1  # the first </s> closes the German side
+    assert enc["langs"][0, :first_end].unique().tolist() == [0] and enc["langs"][
+        0, first_end:
+    ].unique().tolist() == [1]
+    model = transformers.XLMForSequenceClassification.from_pretrained(folder).eval()
+    with torch.no_grad():
+        probs = model(input_ids=enc["input_ids"], langs=enc["langs"]).logits.softmax(-1)[0]
+    assert sorted(probs.tolist(), reverse=True) == pytest.approx([x["score"] for x in mixed], abs=1e-5)

@@ -96,13 +96,6 @@ class Pipeline:
         config = self.model.config
         return bool(config.use_lang_emb and config.n_langs > 1)
 
-    def langs_like(self, input_ids: torch.Tensor, lang: str | None) -> torch.Tensor | None:
-        """A ``langs`` tensor shaped like ``input_ids`` filled with the language's id (None when not needed)."""
-        lid = self.lang_id(lang)
-        if lid is None or not self.uses_langs():
-            return None
-        return torch.full_like(input_ids, lid)
-
     def check_text(self, text: Any, what: str = "text") -> str:
         if not isinstance(text, str):
             raise InputError(f"The {what} must be a string, got {type(text).__name__}.")
@@ -119,22 +112,28 @@ class Pipeline:
             )
 
     def encode(
-        self, texts: Sequence[str], lang: str | None = None, pairs: Sequence[str] | None = None, **kwargs: Any
+        self,
+        texts: Sequence[str],
+        lang: str | None = None,
+        pairs: Sequence[str] | None = None,
+        pair_lang: str | None = None,
+        **kwargs: Any,
     ) -> dict[str, torch.Tensor]:
-        """Tokenise with padding, check lengths, add ``langs``, move to the model's device."""
+        """Tokenise with padding, check lengths, add ``langs`` (per side for pairs), move to the model's device."""
+        self.lang_id(lang), self.lang_id(pair_lang)  # unknown languages: our message, listing the known ones
         enc = self.tokenizer(
             list(texts),
             text_pair=list(pairs) if pairs is not None else None,
             lang=lang,
+            pair_lang=(pair_lang or lang) if pairs is not None else None,
             padding=True,
             return_tensors="pt",
             **kwargs,
         )
         self.check_length(enc["input_ids"].shape[1])
         batch = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
-        langs = self.langs_like(batch["input_ids"], lang)
-        if langs is not None:
-            batch["langs"] = langs
+        if lang is not None and self.uses_langs():
+            batch["langs"] = enc["langs"]
         batch = {k: v.to(self.loaded.device) for k, v in batch.items()}
         if "offset_mapping" in enc:
             batch["offset_mapping"] = torch.as_tensor(enc["offset_mapping"])
@@ -143,8 +142,9 @@ class Pipeline:
     def encode_tlm(
         self, text: str, lang: str | None, pair: str, pair_lang: str | None
     ) -> tuple[dict[str, torch.Tensor], int]:
-        """A sentence and its translation in the TLM layout: ``</s> a </s></s> b </s>``, positions restarting at 0
-        for the second side, each side with its own language id. Returns the batch (size 1) and the split index."""
+        """A sentence and its translation in the TLM layout: each side with its special tokens (``</s> a </s>
+        </s> b </s>`` for models trained as the original XLM), positions restarting at 0 for the second side, each
+        side with its own language id. Returns the batch (size 1) and the index where the second side starts."""
         first = self.tokenizer(self.check_text(text), lang=lang)["input_ids"]
         second = self.tokenizer(self.check_text(pair, "translation"), lang=pair_lang)["input_ids"]
         self.check_length(max(len(first), len(second)))

@@ -41,7 +41,7 @@ class TextClassificationPipeline(Pipeline):
                 texts.append(self.check_text(item))
         if pairs and len(pairs) != len(texts):
             raise InputError("Give every input a text_pair, or none of them.")
-        batch = self.encode(texts, lang=lang, pairs=pairs or None)
+        batch = self.encode(texts, lang=lang, pairs=pairs or None, pair_lang=lang_pair)
         config = self.model.config
         scores = _scores(self.model(**batch).logits, config).cpu()
         out = []
