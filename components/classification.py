@@ -6,7 +6,6 @@ from typing import Any
 
 import gradio as gr
 
-from . import plots
 from .common import (
     MODEL_WORK,
     export,
@@ -66,7 +65,7 @@ def setup(model: str) -> tuple[str, list[str], str | None]:
 def _classify(text, lang, model):
     scores = classify(text, lang, model)
     files = export("text_classification", {"text": text, "scores": scores}, scores)
-    return {s["label"]: s["score"] for s in scores}, plots.label_bars(scores), files
+    return {s["label"]: s["score"] for s in scores}, files
 
 
 @friendly
@@ -101,7 +100,6 @@ def build(model: gr.Dropdown) -> None:
         with gr.Column():
             run_clf = gr.Button("Classify the text", variant="primary")
             label = gr.Label(label="Label scores", elem_id="clf-label")
-            bars = gr.Plot(label="Label scores")
             clf_files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
         with gr.Column():
             aggregation = gr.Dropdown(AGGREGATIONS, value="simple", label="Aggregation strategy")
@@ -113,7 +111,7 @@ def build(model: gr.Dropdown) -> None:
     run_clf.click(
         _classify,
         [text, lang, model],
-        [label, bars, clf_files],
+        [label, clf_files],
         api_name="classify",
         concurrency_id=MODEL_WORK,
     )

@@ -212,11 +212,12 @@ def test_answer_right_to_left(client):
 
 def test_classify_scores_every_label(client, base):
     model, lang = base
-    label, _plot, _files = client.predict("Bonjour tout le monde .", lang, model.path, api_name="/classify")
+    label, files = client.predict("Bonjour tout le monde .", lang, model.path, api_name="/classify")
     clf_path, _ = model_for("text-classification", model.path)
     labels = set((config_of(clf_path).get("id2label") or {}).values())
     assert {c["label"] for c in label["confidences"]} == labels
     assert sum(c["confidence"] for c in label["confidences"]) == pytest.approx(1, abs=1e-3)
+    assert {row["label"] for row in read_export(files, ".json")["scores"]} == labels
 
 
 def test_tag_highlights_spans_of_the_text(client, base):
