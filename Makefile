@@ -44,5 +44,8 @@ format: $(VENV)/.dev-deps
 bench: $(VENV)/.dev-deps  ## speed against transformers -> benchmarks/RESULTS.md
 	$(PY) -m benchmarks.run_all
 
+train: $(VENV)/.dev-deps  ## rebuild the corpus (apt-get, root) and retrain every model in assets/: about 1.5 h on 2 cores
+	$(PY) -m xlm.train all
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

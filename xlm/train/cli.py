@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -80,6 +81,20 @@ def _finetune(args: argparse.Namespace) -> None:
     print(json.dumps(task(args.base, args.out, settings, data=args.data), indent=2))
 
 
+def _export(args: argparse.Namespace) -> None:
+    from .cards import export_all
+
+    print(json.dumps(export_all(args.runs, args.assets, args.data), indent=2))
+
+
+def _all(args: argparse.Namespace) -> None:
+    from .cards import RECIPE
+
+    for command in RECIPE:
+        print(f"$ {command}", flush=True)
+        main(shlex.split(command.removeprefix("python -m xlm.train ")))
+
+
 def _add_train_options(p: argparse.ArgumentParser, steps: int, lr: float, warmup: int) -> None:
     p.add_argument("--steps", type=int, default=steps)
     p.add_argument("--max-minutes", type=float, default=None, help="time budget (ends the LR decay in time)")
@@ -138,6 +153,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", type=Path, default=None, help="data folder (XQuAD / corpus / NER file)")
     _add_train_options(p, steps=600, lr=1e-4, warmup=60)
     p.set_defaults(func=_finetune)
+
+    p = sub.add_parser("export", help="runs/* -> assets/* (fp16 weights, metrics.json, model cards)")
+    p.add_argument("--runs", type=Path, default=Path("runs"))
+    p.add_argument("--assets", type=Path, default=Path("assets"))
+    p.add_argument("--data", type=Path, default=DEFAULT_XQUAD.parent, help="the shared data folder (xquad/)")
+    p.set_defaults(func=_export)
+
+    p = sub.add_parser("all", help="the whole recipe of the shipped models (what `make train` runs)")
+    p.set_defaults(func=_all)
 
     args = parser.parse_args(argv)
     if args.threads:

@@ -132,7 +132,7 @@ def _licence(copyright_file: Path) -> str:
         return "unknown (no copyright file)"
     text = copyright_file.read_text(encoding="utf-8", errors="replace")
     stanza = re.search(r"^Files:\s*\*\s*$(.*?)(?:^\s*$|\Z)", text, flags=re.M | re.S)
-    found = re.search(r"^License:\s*(.+)$", stanza.group(1) if stanza else text, flags=re.M)
+    found = re.search(r"^License:[ \t]*(\S.*)$", stanza.group(1) if stanza else text, flags=re.M)
     if found:
         return found.group(1).strip()
     names = re.findall(r"\b(L?GPL[-v ]?\d[.\d+]*|GNU (?:Lesser |Library )?General Public License)", text)

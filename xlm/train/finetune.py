@@ -50,11 +50,16 @@ class HeadLoss(nn.Module):
 
 def _train_head(
     model: nn.Module, batches: list[Batch], settings: TrainSettings, out: Path, seed: int
-) -> None:
-    """Train on ``batches`` sampled at random (seeded) for ``settings.steps`` steps."""
+) -> dict:
+    """Train on ``batches`` sampled at random (seeded) for ``settings.steps`` steps; return a training summary."""
     rng = np.random.default_rng(seed)
     trainer = Trainer(model, settings, out / "run", loss_module=HeadLoss(model))
-    trainer.train(lambda _: batches[rng.integers(len(batches))])
+    history = trainer.train(lambda _: batches[rng.integers(len(batches))])
+    return {
+        "steps": trainer.step,
+        "minutes": round(trainer.elapsed / 60, 2),
+        "final_loss": history[-1]["loss"],
+    }
 
 
 def _save(model: nn.Module, tokenizer: XLMTokenizer, out: Path, metrics: dict) -> None:
@@ -225,8 +230,11 @@ def finetune_qa(base: Path, out: Path, settings: TrainSettings, data: Path | Non
     for q in xquad_questions(data, "en", heldout=False):
         text, start = q["answers"][0]
         features += qa_features(tokenizer, q["question"], q["context"], "en", (start, start + len(text)))
-    _train_head(model, _batches(features, 16, _collate_qa, settings.seed), settings, Path(out), settings.seed)
+    run = _train_head(
+        model, _batches(features, 16, _collate_qa, settings.seed), settings, Path(out), settings.seed
+    )
     metrics = {
+        "training": run,
         "train_features": len(features),
         "heldout_articles": sorted(XQUAD_HELDOUT_ARTICLES),
         **{
@@ -301,10 +309,11 @@ def finetune_langid(base: Path, out: Path, settings: TrainSettings, data: Path |
     id2label = {i: lang for lang, i in tokenizer.lang2id.items()}
     model = load_model(XLMForSequenceClassification, base, id2label=id2label, label2id=tokenizer.lang2id)
     train = encode_labelled(tokenizer, langid_texts(corpus, "train", 1500, settings.seed))
-    _train_head(
+    run = _train_head(
         model, _batches(train, 32, _collate_labelled, settings.seed), settings, Path(out), settings.seed
     )
     metrics = {
+        "training": run,
         "train_examples": len(train),
         "test": evaluate_langid(model, encode_labelled(tokenizer, langid_texts(corpus, "test", 200))),
     }
@@ -392,9 +401,9 @@ def finetune_ner(base: Path, out: Path, settings: TrainSettings, data: Path | No
     cut = len(sentences) * 4 // 5
     train = [encode_tagged(tokenizer, s, label2id, "de") for s in sentences[:cut]]
     test = [encode_tagged(tokenizer, s, label2id, "de") for s in sentences[cut:]]
-    _train_head(
+    run = _train_head(
         model, _batches(train, 16, _collate_tagged, settings.seed), settings, Path(out), settings.seed
     )
-    metrics = {"train_sentences": len(train), "test": evaluate_tagger(model, test)}
+    metrics = {"training": run, "train_sentences": len(train), "test": evaluate_tagger(model, test)}
     _save(model, tokenizer, Path(out), metrics)
     return metrics
