@@ -50,7 +50,7 @@ TABS = [
 
 def build_demo() -> gr.Blocks:
     """The whole app, its queue bounded (``demo.launch()`` it)."""
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=(1800, 3600)) as demo:  # Gradio's copies of exports: 1 h
         gr.Markdown(
             f"# {TITLE}\nCross-lingual language models (XLM, Lample & Conneau 2019) from the inside: masked and "
             "translation language modelling, attention, tokenisation. Pick a model once; every tab uses it."

@@ -7,7 +7,9 @@ import functools
 import inspect
 import json
 import os
+import shutil
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -17,13 +19,15 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from xlm.errors import XLMError
+from xlm.errors import ModelNotFoundError, XLMError
+from xlm.hub import resolve_model_dir
 from xlm.pipelines import pipeline
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_ENV = "XLM_EXPLORER_MODEL"  # the default model: a folder or Hub id
 ASSETS_ENV = "XLM_EXPLORER_ASSETS"  # where the embedded models are (default: assets/ of the repo)
 EXPORT_DIR = Path(tempfile.gettempdir()) / "xlm-explorer-exports"
+EXPORT_MAX_AGE_S = 3600  # exports older than this are deleted (Gradio has served its own copy by then)
 
 # Which trained architectures serve each task, best first.
 LM = ("XLMWithLMHeadModel",)
@@ -55,13 +59,9 @@ class ModelInfo:
 
 def read_info(path: str | os.PathLike) -> ModelInfo:
     """Read a checkpoint folder's config.json (a Hub id is resolved, and downloaded if needed)."""
-    from xlm.hub import resolve_model_dir
-
     folder = resolve_model_dir(path)
     config_file = folder / "config.json"
     if not config_file.is_file():
-        from xlm.errors import ModelNotFoundError
-
         raise ModelNotFoundError(f"{path} has no config.json: it is not a model folder.")
     config = json.loads(config_file.read_text(encoding="utf-8"))
     lang2id = config.get("lang2id") or {}
@@ -179,6 +179,7 @@ def friendly(fn: Callable) -> Callable:
 
 def export(stem: str, data: Any, rows: Iterable[dict[str, Any]] | None = None) -> list[str]:
     """Write ``data`` as JSON (and ``rows`` as CSV) to fresh files; return their paths for a gr.File."""
+    _prune(EXPORT_DIR, EXPORT_MAX_AGE_S)
     folder = EXPORT_DIR / uuid.uuid4().hex[:12]
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{stem}.json"]
@@ -191,6 +192,19 @@ def export(stem: str, data: Any, rows: Iterable[dict[str, Any]] | None = None) -
             writer.writeheader()
             writer.writerows(rows)
     return [str(p) for p in paths]
+
+
+def _prune(root: Path, max_age_s: float) -> None:
+    """Delete export folders older than ``max_age_s`` (a long-running Space must not fill its disk)."""
+    if not root.is_dir():
+        return
+    now = time.time()
+    for folder in root.iterdir():
+        try:
+            if now - folder.stat().st_mtime > max_age_s:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # removed meanwhile by another request
 
 
 def table(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -438,3 +438,16 @@ def test_compare_input_parsing():
     assert parse("en | The <mask> .\n\nfr | Le <mask> .") == [("en", "The <mask> ."), ("fr", "Le <mask> .")]
     with pytest.raises(gr.Error, match="only once"):
         parse("en | a <mask>\nen | b <mask>")
+
+
+def test_export_writes_json_and_csv_and_prunes_old_exports(tmp_path, monkeypatch):
+    from components import common
+
+    monkeypatch.setattr(common, "EXPORT_DIR", tmp_path)
+    old = tmp_path / "old"
+    old.mkdir()
+    os.utime(old, (0, 0))  # last touched in 1970
+    paths = common.export("result", {"a": "é"}, [{"x": 1, "y": "z"}])
+    assert not old.exists()
+    assert json.loads(Path(paths[0]).read_text(encoding="utf-8")) == {"a": "é"}
+    assert Path(paths[1]).read_text().splitlines() == ["x,y", "1,z"]
