@@ -214,7 +214,10 @@ def test_classify_scores_every_label(client, base):
     model, lang = base
     label, files = client.predict("Bonjour tout le monde .", lang, model.path, api_name="/classify")
     clf_path, _ = model_for("text-classification", model.path)
-    labels = set((config_of(clf_path).get("id2label") or {}).values())
+    config = config_of(clf_path)
+    labels = set((config.get("id2label") or {}).values()) or {
+        f"LABEL_{i}" for i in range(config.get("num_labels", 2))
+    }
     assert {c["label"] for c in label["confidences"]} == labels
     assert sum(c["confidence"] for c in label["confidences"]) == pytest.approx(1, abs=1e-3)
     assert {row["label"] for row in read_export(files, ".json")["scores"]} == labels
