@@ -11,6 +11,7 @@ full ``[batch, length, vocab]`` logits.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import time
@@ -83,10 +84,23 @@ class MaskedLMLoss(nn.Module):
         return loss, (logits.argmax(-1) == target).sum(), torch.tensor(target.numel())
 
 
+@functools.cache
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX); without it bf16 autocast is emulated and
+    ran about 15x slower than fp32 on the 2-core AVX2 development machine."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast where asked for and supported, else a no-op (fp32)."""
-    if bf16 and (device.type == "cpu" or torch.cuda.is_bf16_supported()):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
+    """bf16 autocast where asked for and fast on this device, else a no-op (fp32)."""
+    if bf16 and device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if bf16 and device.type == "cpu" and cpu_has_fast_bf16():
+        return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
