@@ -12,7 +12,7 @@ from _parity import HEADS
 
 import xlm
 from xlm import modeling
-from xlm.hub import load_state_dict, resolve_model_dir
+from xlm.hub import load_state_dict, resolve_model_dir, tensor_shapes
 
 INPUTS = {"input_ids": torch.tensor([[1, 40, 987, 5, 2034, 1]]), "langs": torch.tensor([[1, 1, 1, 1, 1, 1]])}
 
@@ -181,3 +181,13 @@ def test_dtype_and_meta_loading(make_model):
 
 def test_every_head_class_is_exported():
     assert all(issubclass(getattr(modeling, name), modeling.XLMPreTrainedModel) for name in HEADS)
+
+
+def test_tensor_shapes_read_headers_only(make_model, tmp_path):
+    folder = make_model("XLMForSequenceClassification", seed=4)
+    shapes = tensor_shapes(folder)
+    state = load_state_dict(folder)
+    assert shapes == {k: (tuple(v.shape), str(v.dtype).removeprefix("torch.")) for k, v in state.items()}
+    shutil.copy(folder / "config.json", tmp_path)
+    torch.save(state, tmp_path / "pytorch_model.bin")
+    assert tensor_shapes(tmp_path) == shapes

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
@@ -82,23 +83,20 @@ def _run(args: argparse.Namespace) -> int:
 def describe(model: str) -> dict[str, Any]:
     """What ``xlm info`` shows, as data: config, languages, parameter count, trained heads."""
     from .configuration import XLMConfig
-    from .hub import HEAD_NAMES, load_state_dict, resolve_model_dir
+    from .hub import HEAD_NAMES, resolve_model_dir, tensor_shapes
 
     folder = resolve_model_dir(model)
     config = XLMConfig.from_pretrained(folder)
-    state = load_state_dict(folder)
+    state = tensor_shapes(folder)
     prefixes = {key.split(".", 1)[0] for key in state}
-    tied = config.tie_word_embeddings and not config.asm
     heads = {name: prefix in prefixes for prefix, name in HEAD_NAMES.items()}
-    if tied and "pred_layer" not in prefixes and "pred_layer.proj.bias" not in state:
-        heads[HEAD_NAMES["pred_layer"]] = False
     return {
         "model": model,
         "folder": str(folder),
         "architectures": config.architectures,
         "languages": sorted(config.lang2id or {}, key=lambda lang: config.lang2id[lang]),
-        "parameters": sum(t.numel() for t in state.values()),
-        "dtype": str(next(iter(state.values())).dtype).removeprefix("torch."),
+        "parameters": sum(math.prod(shape) for shape, _ in state.values()),
+        "dtype": next(iter(state.values()))[1],
         "trained_heads": [name for name, present in heads.items() if present],
         "config": config.to_dict(),
     }

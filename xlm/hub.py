@@ -195,6 +195,42 @@ def _load_file(file: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def tensor_shapes(folder: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Name → (shape, dtype) of every tensor of a checkpoint, read from the safetensors headers (no weights are
+    loaded); a pickled checkpoint is memory-mapped."""
+    files = _weight_files(Path(folder))
+    if not files:
+        raise CorruptCheckpointError(f"No weights in {folder}: expected {SAFE_WEIGHTS} or {PICKLE_WEIGHTS}.")
+    shapes: dict[str, tuple[tuple[int, ...], str]] = {}
+    for file in files:
+        if file.suffix != ".safetensors":
+            shapes.update(
+                {
+                    k: (tuple(v.shape), str(v.dtype).removeprefix("torch."))
+                    for k, v in _load_file(file).items()
+                }
+            )
+            continue
+        from safetensors import safe_open
+
+        try:
+            with safe_open(file, framework="pt") as reader:
+                for key in reader.keys():  # noqa: SIM118 - safe_open objects are not iterable
+                    tensor = reader.get_slice(key)
+                    shapes[key] = (
+                        tuple(tensor.get_shape()),
+                        _SAFE_DTYPES.get(tensor.get_dtype(), tensor.get_dtype()),
+                    )
+        except Exception as err:  # a header that does not parse
+            raise CorruptCheckpointError(
+                f"Cannot read weights from {file}: {type(err).__name__}: {err}"
+            ) from err
+    return shapes
+
+
+_SAFE_DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "I64": "int64", "I32": "int32"}
+
+
 def save_state_dict(state_dict: dict[str, torch.Tensor], folder: Path) -> Path:
     """Write ``model.safetensors`` (contiguous tensors, ``format=pt`` metadata as transformers expects)."""
     from safetensors.torch import save_file
