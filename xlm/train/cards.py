@@ -107,7 +107,7 @@ CORPUS_COMMANDS = """python -m xlm.train corpus --install
 python -m xlm.train bpe --merges 12000 --min-count 3"""
 PRETRAIN_COMMAND = (
     "python -m xlm.train --threads 2 pretrain --objectives mlm,tlm --emb-dim 256 --layers 3 --heads 8 "
-    "--seq-len 128 --batch-size 12 --tlm-batch-size 32 --max-lines 40000 --max-pairs 40000 --steps 3000 "
+    "--seq-len 128 --batch-size 12 --tlm-batch-size 32 --max-lines 40000 --max-pairs 40000 --steps 10000 "
     "--max-minutes 60 --lr 1e-3 --warmup 100 --fp32 --eval-every 300 --save-every 100"
 )
 QA_COMMAND = (
@@ -172,7 +172,9 @@ language modelling (TLM) on 9 languages: de, en, es, fr, it, pt, ru, tr, zh. Hub
 - Weights stored in **float16** ({size_mb(folder):.1f} MB in all); they load as float32 unless asked otherwise.
 - Trained {steps} steps in {training["history"][-1]["minutes"]:.0f} minutes on a 2-core CPU shared with other jobs
   (fp32; batches alternate MLM streams of 12 × 128 tokens and TLM batches of 32 sentence pairs; AdamW, lr 1e-3,
-  100 warm-up steps then linear decay; language sampling α = 0.5).
+  100 warm-up steps then linear decay; language sampling α = 0.5). The run was started with `--steps 3000`,
+  stopped at step 1,000 and resumed with `--steps 10000` (the command below), so its learning rate follows the
+  time budget from there.
 
 ## Use
 

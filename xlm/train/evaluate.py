@@ -18,9 +18,14 @@ from .trainer import evaluate_lm
 Batch = dict[str, torch.Tensor]
 
 
-def encode(tokenizer, texts: Sequence[str], lang: str) -> list[list[int]]:
-    """Token ids of each text (no special tokens), through the tokenizer's full pipeline for ``lang``."""
-    return [tokenizer.encode(t, lang=lang, add_special_tokens=False) for t in texts]
+def encode(tokenizer, texts: Sequence[str], lang: str, cache: dict | None = None) -> list[list[int]]:
+    """Token ids of each text (no special tokens), through the tokenizer's full pipeline for ``lang``; ``cache``
+    (a dict) remembers them across calls."""
+    cache = {} if cache is None else cache
+    for t in texts:
+        if (t, lang) not in cache:
+            cache[t, lang] = tokenizer.encode(t, lang=lang, add_special_tokens=False)
+    return [cache[t, lang] for t in texts]
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
@@ -70,11 +75,14 @@ def unigram_baseline(batches: list[Batch]) -> float:
     return Counter(labels).most_common(1)[0][1] / len(labels) if labels else float("nan")
 
 
-def mlm_report(model: nn.Module, tokenizer, texts: dict[str, list[str]], seed: int = 0) -> dict[str, dict]:
+def mlm_report(
+    model: nn.Module, tokenizer, texts: dict[str, list[str]], seed: int = 0, cache: dict | None = None
+) -> dict[str, dict]:
     """Per language: masked-token accuracy, perplexity, token count and the unigram baseline."""
     report = {}
     for lang, lines in sorted(texts.items()):
-        batches = mlm_batches(encode(tokenizer, lines, lang), tokenizer.lang2id[lang], len(tokenizer), seed)
+        ids = encode(tokenizer, lines, lang, cache)
+        batches = mlm_batches(ids, tokenizer.lang2id[lang], len(tokenizer), seed)
         report[lang] = {**evaluate_lm(model, iter(batches)), "unigram_baseline": unigram_baseline(batches)}
     return report
 
@@ -106,13 +114,18 @@ def _tlm_batches(
 
 
 def tlm_effect(
-    model: nn.Module, tokenizer, pairs: dict[str, list[tuple[str, str]]], seed: int = 0, max_tokens: int = 126
+    model: nn.Module,
+    tokenizer,
+    pairs: dict[str, list[tuple[str, str]]],
+    seed: int = 0,
+    max_tokens: int = 126,
+    cache: dict | None = None,
 ) -> dict[str, dict]:
     """Per language xx: accuracy on masked xx tokens with the English sentence in context and without it."""
     report = {}
     for lang, rows in sorted(pairs.items()):
-        en_ids = encode(tokenizer, [en for en, _ in rows], "en")
-        xx_ids = encode(tokenizer, [xx for _, xx in rows], lang)
+        en_ids = encode(tokenizer, [en for en, _ in rows], "en", cache)
+        xx_ids = encode(tokenizer, [xx for _, xx in rows], lang, cache)
         encoded = [(e[:max_tokens], x[:max_tokens]) for e, x in zip(en_ids, xx_ids, strict=True) if e and x]
         ids = tokenizer.lang2id["en"], tokenizer.lang2id[lang]
         alone = evaluate_lm(model, iter(_tlm_batches(encoded, *ids, seed, with_source=False)))

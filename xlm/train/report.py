@@ -68,9 +68,10 @@ def base_metrics(folder: Path, heldout: Path, xquad_dir: Path | None) -> dict:
     model = load_model(XLMWithLMHeadModel, folder)
     tokenizer = XLMTokenizer.from_pretrained(folder)
     pairs = read_heldout(heldout)
+    cache: dict = {}
     metrics = {
-        "mlm_gettext": mlm_report(model, tokenizer, heldout_texts(pairs)),
-        "tlm": tlm_effect(model, tokenizer, pairs),
+        "mlm_gettext": mlm_report(model, tokenizer, heldout_texts(pairs), cache=cache),
+        "tlm": tlm_effect(model, tokenizer, pairs, cache=cache),
     }
     if xquad_dir is not None:
         texts = {lang: xquad_paragraphs(xquad_dir, lang, heldout=True) for lang in ("en", "de", "es", "zh")}
