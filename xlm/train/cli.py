@@ -50,7 +50,14 @@ def _pretrain(args: argparse.Namespace) -> None:
         max_lines=args.max_lines,
         max_pairs=args.max_pairs,
         eval_every=args.eval_every,
-        size=ModelSize(emb_dim=args.emb_dim, n_layers=args.layers, n_heads=args.heads),
+        size=ModelSize(
+            emb_dim=args.emb_dim,
+            n_layers=args.layers,
+            n_heads=args.heads,
+            dropout=args.dropout,
+            attention_dropout=args.dropout,
+            sinusoidal_embeddings=args.sinusoidal,
+        ),
         train=_train_settings(args, TrainSettings),
     )
     print(f"model written to {pretrain(settings)}")
@@ -143,6 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--emb-dim", type=int, default=256)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--heads", type=int, default=8)
+    p.add_argument("--dropout", type=float, default=0.1, help="dropout and attention dropout")
+    p.add_argument("--sinusoidal", action="store_true", help="fixed sinusoidal position embeddings")
     _add_train_options(p, steps=4000, lr=5e-4, warmup=300)
     p.set_defaults(func=_pretrain)
 

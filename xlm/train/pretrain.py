@@ -28,6 +28,7 @@ class ModelSize:
     max_position_embeddings: int = 256
     dropout: float = 0.1
     attention_dropout: float = 0.1
+    sinusoidal_embeddings: bool = False  # fixed (not trained) sinusoidal positions
 
 
 @dataclass
@@ -61,7 +62,6 @@ def build_config(settings: PretrainSettings, vocab_size: int) -> XLMConfig:
         causal=causal,
         is_encoder=not causal,
         use_lang_emb=True,
-        sinusoidal_embeddings=False,
         gelu_activation=True,
         embed_init_std=settings.size.emb_dim**-0.5,
         **asdict(settings.size),
@@ -96,6 +96,8 @@ def pretrain(settings: PretrainSettings) -> Path:
     )
     valid = load_pairs(tok_dir, encoder, config.lang2id, "valid")
     model = XLMWithLMHeadModel(config)
+    if config.sinusoidal_embeddings:
+        model.transformer.position_embeddings.weight.requires_grad_(False)
     trainer = Trainer(model, settings.train, settings.out)
     maker = BatchMaker(streams, pairs, config.vocab_size, settings.seq_len, settings.alpha, seed=0)
     maker.reseed(settings.train.seed * 1000 + trainer.rank + 7919 * trainer.step)  # fresh stream on resume
