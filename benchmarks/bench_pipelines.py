@@ -12,7 +12,7 @@ TEXTS = [
     "The city council met on Monday to discuss the new school , and most of the members agreed that the <special1> should open next year .",
     "She said that the company would not change its plans for the year , even though the <special1> had fallen in the last three months .",
     "After the war , many families moved to the north of the country , where they found work in the new <special1> and on the farms .",
-    "The film was first shown in London in 1952 , and it was later <special1> in several other countries , including France and Italy .",
+    "The film was first shown in the capital in the spring , and it was later <special1> in several other countries , including France and Spain .",
 ]
 SHAPES = [  # (label, released config, tokenizer files, overrides)
     ("xlm-mlm-en-2048", "xlm-mlm-en-2048", "xlm-mlm-enfr-1024", {}),
@@ -23,25 +23,35 @@ SHAPES = [  # (label, released config, tokenizer files, overrides)
 def _fill_mask(rows: list[list[str]]) -> None:
     for label, name, tokenizer, overrides in SHAPES:
         folder = random_checkpoint(name, tokenizer, **overrides)
-        res = {
-            impl: isolated("fill_mask", impl, folder=folder, texts=TEXTS, rounds=5, dtype="auto")
+        for dtype in ("auto", "float32"):
+            res = isolated("fill_mask", "both", folder=folder, texts=TEXTS, rounds=5, dtype=dtype)
+            same = res["top5"]["ours"] == res["top5"]["transformers"]
+            o, t = summary(res["times"]["ours"]), summary(res["times"]["transformers"])
+            rows.append(
+                [
+                    f"fill-mask p50 latency, {label}, ours dtype={dtype}",
+                    f"{o['p50'] * 1000:.0f} ms",
+                    f"{t['p50'] * 1000:.0f} ms",
+                    f"{o['p50'] / t['p50']:.2f}×",
+                    "≤ 0.5×",
+                    "same top-5" if same else "top-5 differs",
+                ]
+            )
+        load = {
+            impl: isolated("load", impl, folder=folder, texts=TEXTS, dtype="auto")
             for impl in ("ours", "transformers")
         }
-        same = res["ours"]["top5"] == res["transformers"]["top5"]
-        o, t = summary(res["ours"]["times"]), summary(res["transformers"]["times"])
+        ro, rt = load["ours"]["rss_after_load_mb"], load["transformers"]["rss_after_load_mb"]
         rows.append(
             [
-                f"fill-mask p50 latency, {label}",
-                f"{o['p50'] * 1000:.0f} ms",
-                f"{t['p50'] * 1000:.0f} ms",
-                f"{o['p50'] / t['p50']:.2f}×",
-                "≤ 0.5×",
-                "same top-5" if same else "TOP-5 DIFFERS",
+                f"RSS after load, {label} (ours dtype=auto)",
+                f"{ro:.0f} MB",
+                f"{rt:.0f} MB",
+                f"{ro / rt:.2f}×",
+                "≤ 1.1×",
+                f"peak during load {load['ours']['peak_rss_load_mb']:.0f} vs "
+                f"{load['transformers']['peak_rss_load_mb']:.0f} MB",
             ]
-        )
-        ro, rt = res["ours"]["rss_after_load_mb"], res["transformers"]["rss_after_load_mb"]
-        rows.append(
-            [f"RSS after load, {label}", f"{ro:.0f} MB", f"{rt:.0f} MB", f"{ro / rt:.2f}×", "≤ 1.1×", ""]
         )
 
 
@@ -52,26 +62,20 @@ def _generation(rows: list[list[str]]) -> None:
         ("same shape, causal=True (KV cache)", {"causal": True}),
     ):
         folder = random_checkpoint("xlm-mlm-en-2048", "xlm-mlm-enfr-1024", **overrides)
-        res = {
-            impl: isolated("generate", impl, folder=folder, prompt=prompt, new=32)
-            for impl in ("ours", "transformers")
-        }
-        speed = {impl: r["tokens"] / min(r["times"]) for impl, r in res.items()}
-        note = (
-            "same ids"
-            if res["ours"]["ids"] == res["transformers"]["ids"]
-            else "different decoding scheme (see text)"
-        )
-        rows.append(
-            [
-                f"generation tokens/s, en-2048 {label}",
-                f"{speed['ours']:.1f}",
-                f"{speed['transformers']:.1f}",
-                f"{speed['ours'] / speed['transformers']:.2f}×",
-                "≥ 3×",
-                note,
-            ]
-        )
+        for dtype in ("auto", "float32"):
+            res = isolated("generate", "both", folder=folder, prompt=prompt, new=32, dtype=dtype, repeat=1)
+            speed = {impl: len(r["ids"]) / min(r["times"]) for impl, r in res.items()}
+            same = res["ours"]["ids"] == res["transformers"]["ids"]
+            rows.append(
+                [
+                    f"generation tokens/s, en-2048 {label}, ours dtype={dtype}",
+                    f"{speed['ours']:.1f}",
+                    f"{speed['transformers']:.1f}",
+                    f"{speed['ours'] / speed['transformers']:.2f}×",
+                    "≥ 3×",
+                    "same ids" if same else "different ids (see text)",
+                ]
+            )
 
 
 def _tokenizer(rows: list[list[str]]) -> None:
@@ -104,6 +108,13 @@ def _tokenizer(rows: list[list[str]]) -> None:
 
 
 def main() -> None:
+    from xlm import XLMTokenizer
+
+    vocab = json.loads((DATA / "hf-configs" / "xlm-mlm-en-2048.json").read_text())["vocab_size"]
+    tok = XLMTokenizer.from_pretrained(DATA / "xlm-mlm-enfr-1024")
+    assert all(max(tok(t)["input_ids"]) < vocab for t in TEXTS), (
+        "benchmark texts must fit the en-2048 vocabulary"
+    )
     rows: list[list[str]] = []
     _fill_mask(rows)
     _generation(rows)
@@ -111,9 +122,12 @@ def main() -> None:
     body = (
         f"Machine: {machine()}.\n\n"
         "Random weights shaped like the released checkpoints (safetensors on local disk), batch 1. fill-mask: "
-        f"{len(TEXTS)} texts of about 32 tokens × 5 rounds per implementation, each in a fresh process; ours with "
-        '`dtype="auto"` (bf16 only where the CPU computes it faster, else fp32). Generation: greedy, 32 new tokens, '
-        "best of 2. For a bidirectional (MLM) model both libraries re-read the prefix each step (transformers' scheme, "
+        f"{len(TEXTS)} texts of about 32 tokens × 5 rounds, both libraries in one process with calls alternating (so "
+        'background load hits both alike); transformers in fp32; ours with `dtype="auto"` (bf16 where the CPU '
+        "computes it faster, else int8 dynamic quantisation of the encoder's linear layers, kept only if a probe's "
+        "top-5 agree with fp32) and with fp32. Memory: each library alone in a fresh process. Generation: greedy, "
+        "32 new tokens, one timed run after a warm-up run. "
+        "For a bidirectional (MLM) model both libraries re-read the prefix each step (transformers' scheme, "
         "same ids); for a causal model ours decodes from the last position with a key/value cache (the original XLM "
         "scheme) while transformers keeps its mask-token scheme, so their ids differ by design.\n\n"
         + table(rows, ["measure", "ours", "transformers", "ratio", "target", "check"])

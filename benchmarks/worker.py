@@ -1,7 +1,8 @@
 """One measurement in a fresh process, so that load time and peak memory belong to one implementation alone.
 
-``python -m benchmarks.worker '<json spec>'`` prints one JSON line. Specs: ``{"job": "model"|"fill_mask"|
-"generate"|"tokenizer", "impl": "ours"|"transformers", ...}``; see each function for its fields.
+``python -m benchmarks.worker '<json spec>'`` prints one JSON line. Specs: ``{"job": "model"|"load"|"fill_mask"|
+"generate"|"tokenizer", "impl": "ours"|"transformers", ...}``; see each function for its fields. Latency jobs run
+both libraries in one process, alternating calls, so that background load affects both alike.
 """
 
 from __future__ import annotations
@@ -67,63 +68,77 @@ def model_job(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def fill_mask_job(spec: dict[str, Any]) -> dict[str, Any]:
-    """Latency per call of the fill-mask pipeline on each text, and its top-5 tokens."""
-    start = time.perf_counter()
-    if spec["impl"] == "ours":
+def _fill_mask_pipeline(impl: str, folder: str, dtype: str | None):
+    if impl == "ours":
         from xlm.pipelines import pipeline
 
-        fill = pipeline("fill-mask", spec["folder"], device="cpu", dtype=spec.get("dtype"))
+        fill = pipeline("fill-mask", folder, device="cpu", dtype=dtype)
         assert fill.model is not None  # load now, not inside the first timed call
-    else:
-        import transformers
+        return fill
+    import transformers
 
-        fill = transformers.pipeline("fill-mask", model=spec["folder"], dtype=torch.float32, device="cpu")
+    return transformers.pipeline("fill-mask", model=folder, dtype=torch.float32, device="cpu")
+
+
+def load_job(spec: dict[str, Any]) -> dict[str, Any]:
+    """Load time and memory of one fill-mask pipeline, alone in its process."""
+    start = time.perf_counter()
+    fill = _fill_mask_pipeline(spec["impl"], spec["folder"], spec.get("dtype"))
     load_s = time.perf_counter() - start
-    rss, peak = _rss_mb(), _peak_rss_mb()
-    texts = spec["texts"]
-    fill(texts[0])  # warm-up
-    times, tops = [], []
-    for _ in range(spec.get("rounds", 3)):
-        for text in texts:
-            t0 = time.perf_counter()
-            out = fill(text, top_k=5)
-            times.append(time.perf_counter() - t0)
-            tops.append([p["token"] for p in out])
+    top5 = [p["token"] for p in fill(spec["texts"][0], top_k=5)]
     return {
         "load_s": load_s,
-        "rss_after_load_mb": rss,
-        "peak_rss_load_mb": peak,
-        "times": times,
-        "top5": tops[: len(texts)],
+        "rss_after_load_mb": _rss_mb(),
+        "peak_rss_load_mb": _peak_rss_mb(),
+        "top5": top5,
     }
 
 
+def fill_mask_job(spec: dict[str, Any]) -> dict[str, Any]:
+    """Both pipelines in one process, calls alternating, so background load hits both alike."""
+    pipes = {
+        impl: _fill_mask_pipeline(impl, spec["folder"], spec.get("dtype"))
+        for impl in ("ours", "transformers")
+    }
+    times: dict[str, list[float]] = {impl: [] for impl in pipes}
+    tops: dict[str, list[list[int]]] = {impl: [] for impl in pipes}
+    for fill in pipes.values():
+        fill(spec["texts"][0])  # warm-up
+    for _ in range(spec.get("rounds", 3)):
+        for text in spec["texts"]:
+            for impl, fill in pipes.items():
+                t0 = time.perf_counter()
+                out = fill(text, top_k=5)
+                times[impl].append(time.perf_counter() - t0)
+                tops[impl].append([p["token"] for p in out])
+    return {"times": times, "top5": {impl: t[: len(spec["texts"])] for impl, t in tops.items()}}
+
+
 def generate_job(spec: dict[str, Any]) -> dict[str, Any]:
-    """Greedy generation of ``new`` tokens after ``prompt`` ids: tokens per second and the ids."""
+    """Greedy generation of ``new`` tokens after ``prompt`` ids by both libraries in one process, alternating."""
     new, prompt = spec["new"], spec["prompt"]
-    if spec["impl"] == "ours":
-        from xlm.pipelines import pipeline
+    import transformers
 
-        gen = pipeline("text-generation", spec["folder"], device="cpu", dtype=spec.get("dtype"))
-        run = lambda: list(gen.generate_ids(prompt, max_new_tokens=new))  # noqa: E731
-    else:
-        import transformers
+    from xlm.pipelines import pipeline
 
-        model = transformers.XLMWithLMHeadModel.from_pretrained(spec["folder"], dtype=torch.float32).eval()
-        ids = torch.tensor([prompt])
+    gen = pipeline("text-generation", spec["folder"], device="cpu", dtype=spec.get("dtype"))
+    model = transformers.XLMWithLMHeadModel.from_pretrained(spec["folder"], dtype=torch.float32).eval()
+    ids = torch.tensor([prompt])
 
-        def run():
-            with torch.inference_mode():
-                return model.generate(ids, max_new_tokens=new, do_sample=False)[0, len(prompt) :].tolist()
+    def theirs() -> list[int]:
+        with torch.inference_mode():
+            return model.generate(ids, max_new_tokens=new, do_sample=False)[0, len(prompt) :].tolist()
 
-    run()  # warm-up
-    out, times = None, []
+    runs = {"ours": lambda: list(gen.generate_ids(prompt, max_new_tokens=new)), "transformers": theirs}
+    out: dict[str, Any] = {impl: {"times": []} for impl in runs}
+    for impl, run in runs.items():
+        out[impl]["ids"] = run()  # warm-up, and the ids
     for _ in range(spec.get("repeat", 2)):
-        t0 = time.perf_counter()
-        out = run()
-        times.append(time.perf_counter() - t0)
-    return {"tokens": len(out), "times": times, "ids": out}
+        for impl, run in runs.items():
+            t0 = time.perf_counter()
+            run()
+            out[impl]["times"].append(time.perf_counter() - t0)
+    return out
 
 
 def tokenizer_job(spec: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +162,13 @@ def tokenizer_job(spec: dict[str, Any]) -> dict[str, Any]:
     return {"sentences": len(sentences), "seconds": passes, "ids_checksum": sum(sum(x) for x in ids)}
 
 
-JOBS = {"model": model_job, "fill_mask": fill_mask_job, "generate": generate_job, "tokenizer": tokenizer_job}
+JOBS = {
+    "model": model_job,
+    "load": load_job,
+    "fill_mask": fill_mask_job,
+    "generate": generate_job,
+    "tokenizer": tokenizer_job,
+}
 
 
 def summary(times: list[float]) -> dict[str, float]:
