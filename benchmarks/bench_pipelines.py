@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from .common import DATA, isolated, machine, random_checkpoint, table, write_section
 from .worker import summary
@@ -107,7 +108,27 @@ def _tokenizer(rows: list[list[str]]) -> None:
         )
 
 
-def main() -> None:
+HEADER = ["measure", "ours", "transformers", "ratio", "target", "check"]
+PARTS = {
+    "fill-mask": (
+        lambda rows: _fill_mask(rows),
+        f"{len(TEXTS)} texts of about 32 tokens × 5 rounds, batch 1, both libraries in one process with calls "
+        'alternating (so background load hits both alike); transformers in fp32; ours with `dtype="auto"` (bf16 '
+        "where the CPU computes it faster, else int8 dynamic quantisation of the encoder's linear layers, kept only "
+        "if a probe's top-5 agree with fp32) and with fp32. Memory: each library alone in a fresh process.",
+    ),
+    "generation": (
+        lambda rows: _generation(rows),
+        "Greedy, 32 new tokens, batch 1, one timed run after a warm-up run, both libraries in one process. For a "
+        "bidirectional (MLM) model both libraries re-read the prefix each step (transformers' scheme); for a causal "
+        "model ours decodes from the last position with a key/value cache (the original XLM scheme) while "
+        "transformers keeps its mask-token scheme, so their ids differ by design.",
+    ),
+    "tokenizer": (lambda rows: _tokenizer(rows), "One call per sentence; each library in a fresh process."),
+}
+
+
+def main(parts: list[str]) -> None:
     from xlm import XLMTokenizer
 
     vocab = json.loads((DATA / "hf-configs" / "xlm-mlm-en-2048.json").read_text())["vocab_size"]
@@ -115,26 +136,17 @@ def main() -> None:
     assert all(max(tok(t)["input_ids"]) < vocab for t in TEXTS), (
         "benchmark texts must fit the en-2048 vocabulary"
     )
-    rows: list[list[str]] = []
-    _fill_mask(rows)
-    _generation(rows)
-    _tokenizer(rows)
-    body = (
-        f"Machine: {machine()}.\n\n"
-        "Random weights shaped like the released checkpoints (safetensors on local disk), batch 1. fill-mask: "
-        f"{len(TEXTS)} texts of about 32 tokens × 5 rounds, both libraries in one process with calls alternating (so "
-        'background load hits both alike); transformers in fp32; ours with `dtype="auto"` (bf16 where the CPU '
-        "computes it faster, else int8 dynamic quantisation of the encoder's linear layers, kept only if a probe's "
-        "top-5 agree with fp32) and with fp32. Memory: each library alone in a fresh process. Generation: greedy, "
-        "32 new tokens, one timed run after a warm-up run. "
-        "For a bidirectional (MLM) model both libraries re-read the prefix each step (transformers' scheme, "
-        "same ids); for a causal model ours decodes from the last position with a key/value cache (the original XLM "
-        "scheme) while transformers keeps its mask-token scheme, so their ids differ by design.\n\n"
-        + table(rows, ["measure", "ours", "transformers", "ratio", "target", "check"])
-    )
-    write_section("Pipelines", body)
-    print(body)
+    for part in parts or list(PARTS):
+        run, how = PARTS[part]
+        rows: list[list[str]] = []
+        run(rows)
+        body = (
+            f"Machine: {machine()}.\n\nRandom weights shaped like the released checkpoints (safetensors on local "
+            f"disk). {how}\n\n" + table(rows, HEADER)
+        )
+        write_section(f"Pipelines: {part}", body)
+        print(body)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

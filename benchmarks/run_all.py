@@ -4,4 +4,4 @@ from . import bench_core, bench_pipelines
 
 if __name__ == "__main__":
     bench_core.main()
-    bench_pipelines.main()
+    bench_pipelines.main([])
