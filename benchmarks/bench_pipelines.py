@@ -111,20 +111,20 @@ def _tokenizer(rows: list[list[str]]) -> None:
 HEADER = ["measure", "ours", "transformers", "ratio", "target", "check"]
 PARTS = {
     "fill-mask": (
-        lambda rows: _fill_mask(rows),
+        _fill_mask,
         f"{len(TEXTS)} texts of about 32 tokens × 5 rounds, batch 1, both libraries in one process with calls "
         'alternating (so background load hits both alike); transformers in fp32; ours with `dtype="auto"` (bf16 '
         "where the CPU computes it faster, else int8 dynamic quantisation of the encoder's linear layers, kept only "
         "if a probe's top-5 agree with fp32) and with fp32. Memory: each library alone in a fresh process.",
     ),
     "generation": (
-        lambda rows: _generation(rows),
+        _generation,
         "Greedy, 32 new tokens, batch 1, one timed run after a warm-up run, both libraries in one process. For a "
         "bidirectional (MLM) model both libraries re-read the prefix each step (transformers' scheme); for a causal "
         "model ours decodes from the last position with a key/value cache (the original XLM scheme) while "
         "transformers keeps its mask-token scheme, so their ids differ by design.",
     ),
-    "tokenizer": (lambda rows: _tokenizer(rows), "One call per sentence; each library in a fresh process."),
+    "tokenizer": (_tokenizer, "One call per sentence; each library in a fresh process."),
 }
 
 
