@@ -112,6 +112,7 @@ HEADER = ["measure", "ours", "transformers", "ratio", "target", "check"]
 PARTS = {
     "fill-mask": (
         _fill_mask,
+        "Random weights shaped like the released checkpoints (safetensors on local disk). "
         f"{len(TEXTS)} texts of about 32 tokens × 5 rounds, batch 1, both libraries in one process with calls "
         'alternating (so background load hits both alike); transformers in fp32; ours with `dtype="auto"` (bf16 '
         "where the CPU computes it faster, else int8 dynamic quantisation of the encoder's linear layers, kept only "
@@ -119,12 +120,15 @@ PARTS = {
     ),
     "generation": (
         _generation,
-        "Greedy, 32 new tokens, batch 1, one timed run after a warm-up run, both libraries in one process. For a "
+        "Random weights shaped like xlm-mlm-en-2048 (safetensors on local disk). Greedy, 32 new tokens, batch 1, one timed run after a warm-up run, both libraries in one process. For a "
         "bidirectional (MLM) model both libraries re-read the prefix each step (transformers' scheme); for a causal "
         "model ours decodes from the last position with a key/value cache (the original XLM scheme) while "
         "transformers keeps its mask-token scheme, so their ids differ by design.",
     ),
-    "tokenizer": (_tokenizer, "One call per sentence; each library in a fresh process."),
+    "tokenizer": (
+        _tokenizer,
+        "The real XNLI-15 tokenizer files; one call per sentence; each library in a fresh process.",
+    ),
 }
 
 
@@ -140,10 +144,7 @@ def main(parts: list[str]) -> None:
         run, how = PARTS[part]
         rows: list[list[str]] = []
         run(rows)
-        body = (
-            f"Machine: {machine()}.\n\nRandom weights shaped like the released checkpoints (safetensors on local "
-            f"disk). {how}\n\n" + table(rows, HEADER)
-        )
+        body = f"Machine: {machine()}.\n\n{how}\n\n" + table(rows, HEADER)
         write_section(f"Pipelines: {part}", body)
         print(body)
 

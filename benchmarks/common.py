@@ -65,7 +65,8 @@ def isolated(job: str, impl: str, timeout: int = 1200, **spec: Any) -> dict[str,
         {"job": job, "impl": impl, **{k: str(v) if isinstance(v, Path) else v for k, v in spec.items()}}
     )
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.worker", payload],
+        [sys.executable, "-m", "benchmarks.worker"],
+        input=payload,
         cwd=ROOT,
         capture_output=True,
         text=True,

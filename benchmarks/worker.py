@@ -1,6 +1,6 @@
 """One measurement in a fresh process, so that load time and peak memory belong to one implementation alone.
 
-``python -m benchmarks.worker '<json spec>'`` prints one JSON line. Specs: ``{"job": "model"|"load"|"fill_mask"|
+``python -m benchmarks.worker < spec.json`` prints one JSON line. Specs: ``{"job": "model"|"load"|"fill_mask"|
 "generate"|"tokenizer", "impl": "ours"|"transformers", ...}``; see each function for its fields. Latency jobs run
 both libraries in one process, alternating calls, so that background load affects both alike.
 """
@@ -180,6 +180,6 @@ def summary(times: list[float]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    spec = json.loads(sys.argv[1])
+    spec = json.loads(sys.stdin.read())
     torch.manual_seed(0)
     print(json.dumps(JOBS[spec["job"]](spec)))
