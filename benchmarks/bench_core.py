@@ -20,6 +20,7 @@ def main() -> None:
             "load_s": min(r["load_s"] for r in rs),
             "rss": min(r["rss_after_load_mb"] for r in rs),
             "peak": min(r["peak_rss_load_mb"] for r in rs),
+            "warm": min(r["rss_after_forward_mb"] for r in rs),
             "p50": summary([t for r in rs for t in r["forward_s"]])["p50"],
         }
         for impl, rs in runs.items()
