@@ -36,7 +36,15 @@ def _pct(x: float) -> str:
 
 def mlm_tables(metrics: dict) -> str:
     parts = []
-    for key, title in (("mlm_gettext", "gettext held-out sample"), ("mlm_xquad", "XQuAD held-out articles")):
+    titles = (
+        ("mlm_gettext", "gettext held-out sample, each sentence alone (as fill-mask sees it)"),
+        (
+            "mlm_gettext_streams",
+            "gettext held-out sample, sentences joined into 128-token streams (training layout)",
+        ),
+        ("mlm_xquad_streams", "XQuAD held-out articles (Wikipedia paragraphs), 128-token streams"),
+    )
+    for key, title in titles:
         if key not in metrics:
             continue
         rows = [

@@ -76,13 +76,28 @@ def unigram_baseline(batches: list[Batch]) -> float:
 
 
 def mlm_report(
-    model: nn.Module, tokenizer, texts: dict[str, list[str]], seed: int = 0, cache: dict | None = None
+    model: nn.Module,
+    tokenizer,
+    texts: dict[str, list[str]],
+    seed: int = 0,
+    cache: dict | None = None,
+    streams: bool = False,
+    max_tokens: int = 126,
 ) -> dict[str, dict]:
-    """Per language: masked-token accuracy, perplexity, token count and the unigram baseline."""
+    """Per language: masked-token accuracy, perplexity, token count and the unigram baseline.
+
+    Each text is scored alone (``</s> text </s>``, as a fill-mask user sends it), or with ``streams=True`` the
+    texts are joined into 128-token windows (XLM's MLM training layout)."""
     report = {}
     for lang, lines in sorted(texts.items()):
-        ids = encode(tokenizer, lines, lang, cache)
-        batches = mlm_batches(ids, tokenizer.lang2id[lang], len(tokenizer), seed)
+        ids = [x for x in encode(tokenizer, lines, lang, cache) if x]
+        lang_id = tokenizer.lang2id[lang]
+        if streams:
+            batches = mlm_batches(ids, lang_id, len(tokenizer), seed)
+        else:
+            batches = _tlm_batches(
+                [([], x[:max_tokens]) for x in ids], lang_id, lang_id, seed, with_source=False
+            )
         report[lang] = {**evaluate_lm(model, iter(batches)), "unigram_baseline": unigram_baseline(batches)}
     return report
 

@@ -69,13 +69,15 @@ def base_metrics(folder: Path, heldout: Path, xquad_dir: Path | None) -> dict:
     tokenizer = XLMTokenizer.from_pretrained(folder)
     pairs = read_heldout(heldout)
     cache: dict = {}
+    texts = heldout_texts(pairs)
     metrics = {
-        "mlm_gettext": mlm_report(model, tokenizer, heldout_texts(pairs), cache=cache),
+        "mlm_gettext": mlm_report(model, tokenizer, texts, cache=cache),
+        "mlm_gettext_streams": mlm_report(model, tokenizer, texts, cache=cache, streams=True),
         "tlm": tlm_effect(model, tokenizer, pairs, cache=cache),
     }
     if xquad_dir is not None:
         texts = {lang: xquad_paragraphs(xquad_dir, lang, heldout=True) for lang in ("en", "de", "es", "zh")}
-        metrics["mlm_xquad"] = mlm_report(model, tokenizer, texts)
+        metrics["mlm_xquad_streams"] = mlm_report(model, tokenizer, texts, streams=True)
     return _round(metrics)
 
 
