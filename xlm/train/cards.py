@@ -119,11 +119,11 @@ PRETRAIN_COMMAND = (
     "--max-minutes 55 --lr 1e-3 --warmup 100 --fp32 --eval-every 300 --save-every 100"
 )
 QA_COMMAND = (
-    "python -m xlm.train --threads 2 finetune qa --base runs/mlm/model --out runs/qa --steps 600 "
+    "python -m xlm.train --threads 1 finetune qa --base runs/mlm/model --out runs/qa --steps 600 "
     "--max-minutes 12 --lr 3e-4 --warmup 40 --fp32"
 )
 LANGID_COMMAND = (
-    "python -m xlm.train --threads 2 finetune langid --base runs/mlm/model --out runs/langid --data runs/corpus "
+    "python -m xlm.train --threads 1 finetune langid --base runs/mlm/model --out runs/langid --data runs/corpus "
     "--steps 400 --max-minutes 6 --lr 3e-4 --warmup 30 --fp32"
 )
 EXPORT_COMMAND = "python -m xlm.train export --runs runs --assets assets"
