@@ -126,10 +126,28 @@ LANGID_COMMAND = (
     "python -m xlm.train --threads 1 finetune langid --base runs/mlm/model --out runs/langid --data runs/corpus "
     "--steps 400 --max-minutes 6 --lr 3e-4 --warmup 30 --fp32"
 )
+CLM_COMMAND = (
+    "python -m xlm.train --threads 1 pretrain --out runs/clm --objectives clm --emb-dim 256 --layers 3 --heads 8 "
+    "--seq-len 128 --batch-size 8 --max-lines 40000 --steps 10000 --max-minutes 26 --lr 1e-3 --warmup 100 --fp32 "
+    "--eval-every 500 --save-every 100"
+)
 EXPORT_COMMAND = "python -m xlm.train export --runs runs --assets assets"
-RECIPE = [*CORPUS_COMMANDS.splitlines(), PRETRAIN_COMMAND, QA_COMMAND, LANGID_COMMAND, EXPORT_COMMAND]
+RECIPE = [
+    *CORPUS_COMMANDS.splitlines(),
+    PRETRAIN_COMMAND,
+    QA_COMMAND,
+    LANGID_COMMAND,
+    CLM_COMMAND,
+    EXPORT_COMMAND,
+]
 
-BASE, QA, LANGID = "xlm-explorer-mini", "xlm-explorer-mini-qa", "xlm-explorer-mini-langid"
+BASE, QA, LANGID, CLM = (
+    "xlm-explorer-mini",
+    "xlm-explorer-mini-qa",
+    "xlm-explorer-mini-langid",
+    "xlm-explorer-mini-clm",
+)
+PROMPTS = [("cannot open", "en"), ("impossible d'ouvrir", "fr"), ("die Datei", "de"), ("无法", "zh")]
 
 LIMITATIONS = """- Tiny and briefly trained: a few million parameters, trained for about an hour on two CPU cores shared
   with other jobs. It is a demonstration model for the explorer, not a useful multilingual encoder.
@@ -300,6 +318,57 @@ Call it **without `langs`** (the language is what it predicts) and preprocess wi
 """
 
 
+def clm_table(metrics: dict) -> str:
+    rows = [
+        [lang, _pct(m["accuracy"]), _pct(m["unigram_baseline"]), f"{m['perplexity']:.1f}", m["tokens"]]
+        for lang, m in metrics.items()
+    ]
+    return _table(rows, ["lang", "next-token acc. %", "unigram baseline %", "perplexity", "predicted tokens"])
+
+
+def _clm_card(folder: Path, assets: Path, metrics: dict, training: dict, samples: list[dict]) -> str:
+    last = training["history"][-1]
+    shown = "\n".join(f"- ({s['lang']}) `{s['prompt']}` → `{s['continuation']}`" for s in samples)
+    return f"""---
+language: [de, en, es, fr, it, pt, ru, tr, zh]
+license: other
+library_name: xlm-explorer
+tags: [xlm, causal-lm, text-generation]
+---
+# {CLM}
+
+A small **causal** XLM (`"causal": true`: each position sees only the positions before it) trained from scratch
+with the CLM objective on the same data and vocabulary as [{BASE}](../{BASE}/README.md), for text generation in
+the explorer. {n_params(folder) / 1e6:.2f} M parameters (emb_dim 256, 3 layers, 8 heads); weights in float16
+({size_mb(folder):.1f} MB). Trained {last["step"]} steps in {last["minutes"]:.0f} minutes on 2 shared CPU cores
+(streams of 8 × 128 tokens, AdamW lr 1e-3, fp32, one thread while the other models trained).
+
+## Evaluation (held-out sample, each sentence alone; recomputed by tests/test_assets.py)
+
+The unigram baseline always guesses the most frequent next token, chosen with hindsight.
+
+{clm_table(metrics)}
+
+Greedy continuations (illustrations, lower-cased as the model sees text):
+
+{shown}
+
+{_common_data(assets)}
+## Training
+
+```bash
+{CLM_COMMAND}
+{EXPORT_COMMAND}
+```
+
+## Limitations
+
+{LIMITATIONS}
+- Generation quality is that of a few-million-parameter model trained for half an hour: short, repetitive
+  software-message phrases.
+"""
+
+
 def export_all(runs: Path, assets: Path, data: Path) -> dict:
     """Export every finished run in ``runs`` to ``assets`` with metrics and model cards; return the metrics."""
     runs, assets, data = Path(runs), Path(assets), Path(data)
@@ -333,4 +402,13 @@ def export_all(runs: Path, assets: Path, data: Path) -> dict:
         report.save_metrics(folder, {"check": metrics, "training": full})
         write_card(folder, _langid_card(folder, assets, metrics, full))
         out[LANGID] = metrics
+    if (runs / "clm" / "model").is_dir():
+        folder = assets / CLM
+        export_weights(runs / "clm" / "model", folder)
+        metrics = report.clm_metrics(folder, heldout)
+        report.save_metrics(folder, metrics)
+        samples = report.greedy_samples(folder, PROMPTS)
+        training = load_json(runs / "clm" / "model" / "training.json")
+        write_card(folder, _clm_card(folder, assets, metrics, training, samples))
+        out[CLM] = metrics
     return out

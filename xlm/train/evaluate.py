@@ -148,3 +148,26 @@ def tlm_effect(
         report[lang] = {"accuracy_alone": alone["accuracy"], "accuracy_with_en": both["accuracy"]}
         report[lang]["tokens"] = alone["tokens"]
     return report
+
+
+def clm_report(model: nn.Module, tokenizer, texts: dict[str, list[str]], cache: dict | None = None) -> dict:
+    """Per language: next-token accuracy and perplexity of a causal LM, each text alone (``</s> text </s>``)."""
+    report = {}
+    for lang, lines in sorted(texts.items()):
+        lang_id = tokenizer.lang2id[lang]
+        examples = [
+            ([EOS, *x[:126], EOS], [lang_id] * (len(x[:126]) + 2), list(range(len(x[:126]) + 2)))
+            for x in encode(tokenizer, lines, lang, cache)
+            if x
+        ]
+        batches = []
+        for rows in _chunks(examples, 32):
+            batch = pad_examples(rows)
+            batch["labels"] = batch["input_ids"].clone()
+            batches.append(batch)
+        labels = [t for ids, _, _ in examples for t in ids[1:]]
+        report[lang] = {
+            **evaluate_lm(model, iter(batches)),
+            "unigram_baseline": Counter(labels).most_common(1)[0][1] / len(labels),
+        }
+    return report

@@ -60,7 +60,6 @@ def build_config(settings: PretrainSettings, vocab_size: int) -> XLMConfig:
         lang2id=lang2id,
         id2lang={i: lang for lang, i in lang2id.items()},
         causal=causal,
-        is_encoder=not causal,
         use_lang_emb=True,
         gelu_activation=True,
         embed_init_std=settings.size.emb_dim**-0.5,

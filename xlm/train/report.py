@@ -17,7 +17,7 @@ from xlm.modeling import XLMForQuestionAnsweringSimple, XLMForSequenceClassifica
 from xlm.tokenization import XLMTokenizer
 
 from .corpus import LANGS, xquad_paragraphs
-from .evaluate import mlm_report, tlm_effect
+from .evaluate import clm_report, mlm_report, tlm_effect
 from .finetune import encode_labelled, evaluate_langid, evaluate_qa, xquad_questions
 
 QA_CHECK_QUESTIONS = 40  # per language, the held-out questions the test suite re-scores
@@ -79,6 +79,32 @@ def base_metrics(folder: Path, heldout: Path, xquad_dir: Path | None) -> dict:
         texts = {lang: xquad_paragraphs(xquad_dir, lang, heldout=True) for lang in ("en", "de", "es", "zh")}
         metrics["mlm_xquad_streams"] = mlm_report(model, tokenizer, texts, streams=True)
     return _round(metrics)
+
+
+def clm_metrics(folder: Path, heldout: Path) -> dict:
+    """Next-token accuracy and perplexity per language on the held-out sample (each sentence alone)."""
+    model = load_model(XLMWithLMHeadModel, folder)
+    tokenizer = XLMTokenizer.from_pretrained(folder)
+    return _round(clm_report(model, tokenizer, heldout_texts(read_heldout(heldout))))
+
+
+@torch.no_grad()
+def greedy_samples(folder: Path, prompts: list[tuple[str, str]], new_tokens: int = 12) -> list[dict]:
+    """Greedy continuations of (prompt, lang) pairs by a causal LM (illustrations for its model card)."""
+    model = load_model(XLMWithLMHeadModel, folder)
+    tokenizer = XLMTokenizer.from_pretrained(folder)
+    out = []
+    for prompt, lang in prompts:
+        ids = [tokenizer.sep_token_id, *tokenizer.encode(prompt, lang=lang, add_special_tokens=False)]
+        start = len(ids)
+        for _ in range(new_tokens):
+            x = torch.tensor([ids])
+            logits = model(input_ids=x, langs=torch.full_like(x, tokenizer.lang2id[lang])).logits[0, -1]
+            ids.append(int(logits.argmax()))
+            if ids[-1] == tokenizer.sep_token_id:
+                break
+        out.append({"lang": lang, "prompt": prompt, "continuation": tokenizer.decode(ids[start:])})
+    return out
 
 
 def qa_metrics(folder: Path, data_dir: Path, limit: int | None = QA_CHECK_QUESTIONS) -> dict:
