@@ -114,17 +114,17 @@ def n_params(folder: Path) -> int:
 CORPUS_COMMANDS = """python -m xlm.train corpus --install
 python -m xlm.train bpe --merges 12000 --min-count 3"""
 PRETRAIN_COMMAND = (
-    "python -m xlm.train --threads 2 pretrain --objectives mlm,tlm --emb-dim 256 --layers 3 --heads 8 "
+    "python -m xlm.train --threads 1 pretrain --objectives mlm,tlm --emb-dim 256 --layers 3 --heads 8 "
     "--seq-len 128 --batch-size 12 --tlm-batch-size 32 --max-lines 40000 --max-pairs 40000 --steps 10000 "
     "--max-minutes 55 --lr 1e-3 --warmup 100 --fp32 --eval-every 300 --save-every 100"
 )
 QA_COMMAND = (
     "python -m xlm.train --threads 1 finetune qa --base runs/mlm/model --out runs/qa --steps 600 "
-    "--max-minutes 12 --lr 3e-4 --warmup 40 --fp32"
+    "--max-minutes 9 --lr 3e-4 --warmup 40 --fp32"
 )
 LANGID_COMMAND = (
     "python -m xlm.train --threads 1 finetune langid --base runs/mlm/model --out runs/langid --data runs/corpus "
-    "--steps 400 --max-minutes 6 --lr 3e-4 --warmup 30 --fp32"
+    "--steps 400 --max-minutes 5 --lr 3e-4 --warmup 30 --fp32"
 )
 CLM_COMMAND = (
     "python -m xlm.train --threads 1 pretrain --out runs/clm --objectives clm --emb-dim 256 --layers 3 --heads 8 "
@@ -199,9 +199,11 @@ language modelling (TLM) on 9 languages: de, en, es, fr, it, pt, ru, tr, zh. Hub
 - Trained {steps} steps in {training["history"][-1]["minutes"]:.0f} minutes on a 2-core CPU shared with other jobs
   (fp32; batches alternate MLM streams of 12 × 128 tokens and TLM batches of 32 sentence pairs; AdamW, lr 1e-3,
   100 warm-up steps then linear decay over the time budget; dropout 0.1; language sampling α = 0.5). The run was
-  interrupted twice and resumed from its checkpoint with a changed budget (`--steps 3000 --max-minutes 60`, then
-  `--steps 10000 --max-minutes 60` from step 1,000, then the command below from step 1,500), so its learning-rate
-  curve differs slightly from a single run of that command. A variant with fixed sinusoidal positions learned
+  interrupted three times and resumed from its checkpoint with a changed budget (`--steps 3000 --max-minutes 60`
+  with 2 threads; `--steps 10000 --max-minutes 60` from step 1,000; `--max-minutes 55` from step 1,500; and the
+  command below, with 1 thread, from step 2,900: two OpenMP threads on two cores shared with other jobs ran
+  about 6 s a step, one thread about 1 s), so its learning-rate curve differs slightly from a single run of
+  that command. A variant with fixed sinusoidal positions learned
   more slowly (the sinusoids dwarf XLM's small token embeddings after the embedding LayerNorm) and was dropped.
 
 ## Use
