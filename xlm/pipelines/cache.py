@@ -129,6 +129,7 @@ class ModelCache:
                     f"{precision} changed the model's answers on a probe input; using float32 instead."
                 )
                 precision = "float32"
+                del model  # free the reduced copy before reading the weights again
                 model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
         model.eval()
         return LoadedModel(

@@ -1,6 +1,7 @@
 """Inference precision: fp32 (exact), bf16 where the hardware computes it faster, or int8 dynamic quantisation of
 the encoder's linear layers on CPUs without fast bf16. A reduced precision is kept under ``"auto"`` only when the
-model's answers on a probe input agree with fp32 (same top-5 tokens for LM heads, same best label otherwise)."""
+model's answers on a probe input agree with fp32 (the same five best tokens at each masked position for LM heads,
+the same best label otherwise)."""
 
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def probe_answers(model: nn.Module, mask_id: int) -> torch.Tensor:
             hidden = model.transformer(input_ids=ids).last_hidden_state[0, [3, 11, 20]]
             proj = model.pred_layer.proj
             scores = proj.log_prob(hidden) if config.asm else proj(hidden)
-            return scores.float().topk(5, dim=-1).indices.cpu()
+            return scores.float().topk(5, dim=-1).indices.sort(dim=-1).values.cpu()  # the top-5 as a set
         if type(model).__name__ == "XLMForMultipleChoice":
             ids = ids[:, None].expand(1, 2, -1)
         out = model(input_ids=ids)
