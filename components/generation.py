@@ -20,6 +20,7 @@ from .common import (
 )
 
 TASK = "text-generation"
+EMPTY = "(nothing: the model's first choice was </s>, the end of a sentence; try sampling)"
 MLM_NOTE = (
     "⚠️ **{name}** is a masked (bidirectional) language model, not a real left-to-right LM: each new word is "
     "guessed by appending a mask to the text and re-reading everything, which it was never trained to do. "
@@ -55,7 +56,7 @@ def stream(
         text += piece
         yield text
     if not text:
-        yield ""
+        yield EMPTY
 
 
 def setup(model: str) -> tuple[str, list[str], str | None]:
