@@ -12,7 +12,7 @@ from xlm.cli import describe
 
 from .common import MODEL_WORK, default_model, discover, friendly, get_pipeline, intro, model_choices
 
-EVERY_HEAD = ("pred_layer", "qa_outputs", "sequence_summary", "classifier")
+NO_MODEL = "No model yet: type a local folder or a Hub id above and press Load (assets/ holds no model)."
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------
@@ -99,6 +99,8 @@ def _load(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects 
 
 @friendly
 def _describe(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
+    if not path:
+        return NO_MODEL, {}
     info = load(path, progress)
     return summary(info), info
 
