@@ -141,10 +141,34 @@ def test_setup_endpoints_follow_the_model(client, base):
 
 
 def test_examples_fill_the_inputs(client, base):
+    from components import examples
+
     model, _ = base
     lang = model.languages[0] if model.languages else None
     text, chosen = client.predict(lang, api_name="/fill_mask_example")
     assert "<mask>" in text and chosen == lang
+    assert client.predict("fr", api_name="/cross_lingual_example") == tuple(examples.PARALLEL["fr"])
+    context, question, lang_c, lang_q = client.predict("en", api_name="/qa_example")
+    assert (context, question) == examples.QUESTION_ANSWERING["en"] and lang_c == lang_q == "en"
+
+
+ENDPOINTS = {
+    "/fill_mask", "/fill_mask_example", "/mask_word", "/fill_mask_setup",
+    "/cross_lingual", "/cross_lingual_example", "/cross_lingual_setup",
+    "/generate", "/generation_setup",
+    "/answer", "/qa_example", "/qa_setup",
+    "/classify", "/tag", "/classification_setup",
+    "/attention", "/attention_view", "/attention_setup",
+    "/tokenize", "/tokenizer_setup",
+    "/compare", "/compare_setup",
+    "/load_model", "/describe_model",
+}  # fmt: skip
+
+
+def test_every_endpoint_is_named_and_tested(client):
+    """The public API is exactly the endpoints this file calls (a new one must come with its test)."""
+    assert set(client.view_api(return_format="dict", print_info=False)["named_endpoints"]) == ENDPOINTS
+    assert not client.view_api(return_format="dict", print_info=False)["unnamed_endpoints"]
 
 
 def test_cross_lingual_reads_the_translation(client, base):
