@@ -6,6 +6,7 @@ models together exceed a memory budget, the least recently used ones are dropped
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from collections import OrderedDict
@@ -130,6 +131,7 @@ class ModelCache:
                 )
                 precision = "float32"
                 del model  # free the reduced copy before reading the weights again
+                gc.collect()
                 model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
         model.eval()
         return LoadedModel(
