@@ -28,6 +28,7 @@ class QAFeature:
     langs: list[int] | None
     ctx_start: int  # index of the first context token in input_ids
     offsets: list[tuple[int, int]]  # character span in the context of each context token of this window
+    words: list[tuple[int, int]]  # character span of the whole word each context token belongs to
 
 
 def build_qa_features(
@@ -49,6 +50,7 @@ def build_qa_features(
     ]
     ctx = tokenizer(context, lang=lang, add_special_tokens=False, return_offsets_mapping=True)
     c_ids, c_offsets = ctx["input_ids"], [tuple(o) for o in ctx["offset_mapping"]]
+    c_words = _word_spans(tokenizer.convert_ids_to_tokens(c_ids), c_offsets)
     room = max_seq_len - len(q_ids) - 3
     if room < 8:
         raise InputError(f"The question is too long for max_seq_len={max_seq_len}.")
@@ -61,10 +63,21 @@ def build_qa_features(
         if lang2id:
             q_lang, c_lang = lang2id[question_lang or lang], lang2id[lang]
             langs = [q_lang] * (len(q_ids) + 2) + [c_lang] * (len(ids) - len(q_ids) - 2)
-        features.append(QAFeature(item, ids, langs, len(q_ids) + 2, c_offsets[window]))
+        features.append(QAFeature(item, ids, langs, len(q_ids) + 2, c_offsets[window], c_words[window]))
         if start + room >= len(c_ids):
             return features
         start += step
+
+
+def _word_spans(tokens: list[str], offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """For each BPE piece, the character span of its whole word (pieces up to one ending in ``</w>``)."""
+    spans: list[tuple[int, int]] = []
+    first = 0
+    for i, token in enumerate(tokens):
+        if token.endswith("</w>") or i == len(tokens) - 1:
+            spans += [(offsets[first][0], offsets[i][1])] * (i - first + 1)
+            first = i + 1
+    return spans
 
 
 class QuestionAnsweringPipeline(Pipeline):
@@ -95,7 +108,9 @@ class QuestionAnsweringPipeline(Pipeline):
         max_seq_len: int = 384,
         max_question_len: int = 64,
         handle_impossible_answer: bool = False,
+        align_to_words: bool = True,
     ) -> list[Any]:
+        """``align_to_words``: widen each answer to whole words (as transformers does), not BPE pieces."""
         if top_k < 1:
             raise InputError("top_k must be at least 1.")
         self.lang_id(lang), self.lang_id(question_lang)  # validate both languages early
@@ -124,7 +139,8 @@ class QuestionAnsweringPipeline(Pipeline):
         spans = self._beam_spans if beam else self._simple_spans
         candidates: list[list[tuple[float, int, int]]] = [[] for _ in items]
         null = [1.0] * len(items)  # the lowest no-answer score over an input's windows
-        for feat, (cands, null_score) in zip(features, spans(features, max_answer_len), strict=True):
+        table = "words" if align_to_words else "offsets"
+        for feat, (cands, null_score) in zip(features, spans(features, max_answer_len, table), strict=True):
             candidates[feat.item] += cands
             null[feat.item] = min(null[feat.item], null_score)
         return [
@@ -149,7 +165,7 @@ class QuestionAnsweringPipeline(Pipeline):
         inputs = {k: v.to(device) for k, v in inputs.items()}
         return self.model(**inputs, **{k: v.to(device) for k, v in extra.items()}), context
 
-    def _simple_spans(self, features: list[QAFeature], max_len: int):
+    def _simple_spans(self, features: list[QAFeature], max_len: int, table: str):
         out, context = self._forward(features)
         allowed = context.clone()
         allowed[:, 0] = True  # the first token stands for "no answer"
@@ -167,10 +183,11 @@ class QuestionAnsweringPipeline(Pipeline):
             for value, idx in zip(values.tolist(), index.tolist(), strict=True):
                 i, j = divmod(idx, scores.shape[1])
                 if context[row, i] and context[row, j]:
-                    cands.append((value, f.offsets[i - f.ctx_start][0], f.offsets[j - f.ctx_start][1]))
+                    spans = getattr(f, table)
+                    cands.append((value, spans[i - f.ctx_start][0], spans[j - f.ctx_start][1]))
             yield cands, null_score
 
-    def _beam_spans(self, features: list[QAFeature], max_len: int):
+    def _beam_spans(self, features: list[QAFeature], max_len: int, table: str):
         length = max(len(f.input_ids) for f in features)
         p_mask = torch.ones(len(features), length)
         for row, f in enumerate(features):
@@ -188,7 +205,8 @@ class QuestionAnsweringPipeline(Pipeline):
                     j = int(end_i[row, b * n_start + a])  # end_top_* are laid out (end rank, start rank)
                     if context[row, i] and context[row, j] and i <= j < i + max_len:
                         score = float(start_p[row, a] * end_p[row, b * n_start + a])
-                        cands.append((score, f.offsets[i - f.ctx_start][0], f.offsets[j - f.ctx_start][1]))
+                        spans = getattr(f, table)
+                        cands.append((score, spans[i - f.ctx_start][0], spans[j - f.ctx_start][1]))
             yield cands, 1.0 - float(answerable[row])
 
 
