@@ -45,9 +45,21 @@ def make_model(shared_data, tmp_path_factory):
         if key in made:
             return made[key]
         settings = dict(
-            vocab_size=64699, emb_dim=32, n_layers=2, n_heads=4, n_langs=2, lang2id={"de": 0, "en": 1},
-            id2lang={0: "de", 1: "en"}, max_position_embeddings=128, dropout=0.0, attention_dropout=0.0,
-            embed_init_std=0.5, init_std=0.2, mask_token_id=5, start_n_top=3, end_n_top=3,
+            vocab_size=64699,
+            emb_dim=32,
+            n_layers=2,
+            n_heads=4,
+            n_langs=2,
+            lang2id={"de": 0, "en": 1},
+            id2lang={0: "de", 1: "en"},
+            max_position_embeddings=128,
+            dropout=0.0,
+            attention_dropout=0.0,
+            embed_init_std=0.5,
+            init_std=0.2,
+            mask_token_id=5,
+            start_n_top=3,
+            end_n_top=3,
         )
         if cls_name in ("XLMForSequenceClassification", "XLMForTokenClassification"):
             settings["num_labels"] = 3
