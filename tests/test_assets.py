@@ -26,13 +26,7 @@ MODELS = {
 SHIPPED = [name for name in MODELS if (ASSETS / name / "model.safetensors").is_file()]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small models on a busy 2-core machine: one thread avoids OpenMP oversubscription (several times faster)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def metrics_of(name: str) -> dict:

@@ -30,13 +30,7 @@ LM, MC, QA_BEAM = "XLMWithLMHeadModel", "XLMForMultipleChoice", "XLMForQuestionA
 BS, SLEN = 4, 8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run faster on one thread, and the machine is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

@@ -323,3 +323,26 @@ def test_pair_classification_gives_each_side_its_language(make_model):
     with torch.no_grad():
         probs = model(input_ids=enc["input_ids"], langs=enc["langs"]).logits.softmax(-1)[0]
     assert sorted(probs.tolist(), reverse=True) == pytest.approx([x["score"] for x in mixed], abs=1e-5)
+
+
+def test_generation_stream_can_be_resumed_in_other_threads(make_model):
+    """Gradio advances a streaming generator from a thread pool, so each step may run in a different thread, outside
+    any inference mode entered by an earlier step; the model itself was loaded lazily inside another pipeline's
+    call (in inference mode)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    folder = make_model("XLMWithLMHeadModel", seed=8, causal=True)
+    cache = ModelCache()
+    pipeline("fill-mask", folder, device="cpu", dtype="float32", cache=cache)(
+        "Ein <mask> ."
+    )  # loads the model
+    gen = pipeline("text-generation", folder, device="cpu", dtype="float32", cache=cache)
+    assert cache.loads == 1
+    prompt = [1, 417, 2210, 63]
+    expected = list(gen.generate_ids(prompt, max_new_tokens=6, lang="en"))
+    steps = gen.generate_ids(prompt, max_new_tokens=6, lang="en")
+    got = []
+    for _ in expected:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # a fresh thread for every step
+            got.append(pool.submit(next, steps).result())
+    assert got == expected

@@ -13,14 +13,7 @@ from xlm.modeling import XLMWithLMHeadModel
 from xlm.train.batches import BatchMaker
 from xlm.train.trainer import Trainer, TrainSettings
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread avoids OpenMP oversubscription on a busy 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_model(seed: int = 0, causal: bool = False) -> XLMWithLMHeadModel:

@@ -116,6 +116,14 @@ class ModelCache:
     def _load(
         self, folder: Path, cls: type[XLMPreTrainedModel], device: torch.device, dtype: Any
     ) -> LoadedModel:
+        # Loads happen lazily, often inside a pipeline call's inference mode: build normal (not inference) tensors,
+        # so that the model also works where a caller runs it outside inference mode.
+        with torch.inference_mode(False):
+            return self._load_model(folder, cls, device, dtype)
+
+    def _load_model(
+        self, folder: Path, cls: type[XLMPreTrainedModel], device: torch.device, dtype: Any
+    ) -> LoadedModel:
         precision = pick_precision(dtype, device)
         model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
         tokenizer = XLMTokenizer.from_pretrained(folder)
@@ -133,7 +141,7 @@ class ModelCache:
                 del model  # free the reduced copy before reading the weights again
                 gc.collect()
                 model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
-        model.eval()
+        model.eval().requires_grad_(False)  # inference only: no autograd bookkeeping
         return LoadedModel(
             model, tokenizer, folder, device, precision, model.load_report, model_bytes(model), notes
         )

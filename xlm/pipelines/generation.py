@@ -109,13 +109,15 @@ class TextGenerationPipeline(Pipeline):
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
         cache = XLMCache() if config.causal else None  # the model then runs only the positions not cached
         ids = list(input_ids)
-        with torch.inference_mode():
-            for _ in range(max_new_tokens):
+        proj = model.pred_layer.proj
+        for _ in range(max_new_tokens):
+            # Inference mode per step, not around the loop: a consumer (Gradio streaming) may resume this
+            # generator in another thread, where a mode entered before the yield would not hold.
+            with torch.inference_mode():
                 seq = ids if config.causal else [*ids, config.mask_token_id]
                 inputs = torch.tensor([seq], device=device)
                 langs = torch.full_like(inputs, lang_id) if lang_id is not None else None
                 hidden = model.transformer(inputs, langs=langs, cache=cache).last_hidden_state[:, -1]
-                proj = model.pred_layer.proj
                 logits = (proj.log_prob(hidden) if config.asm else proj(hidden))[0]
                 next_id = sample_next(
                     logits,
@@ -125,7 +127,7 @@ class TextGenerationPipeline(Pipeline):
                     top_p=top_p,
                     generator=generator,
                 )
-                yield next_id
-                if next_id == self.tokenizer.sep_token_id:
-                    return
-                ids.append(next_id)
+            yield next_id
+            if next_id == self.tokenizer.sep_token_id:
+                return
+            ids.append(next_id)
