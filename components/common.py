@@ -19,6 +19,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from xlm.configuration import XLMConfig
 from xlm.errors import ModelNotFoundError, XLMError
 from xlm.hub import resolve_model_dir
 from xlm.pipelines import pipeline
@@ -63,16 +64,22 @@ def read_info(path: str | os.PathLike) -> ModelInfo:
     config_file = folder / "config.json"
     if not config_file.is_file():
         raise ModelNotFoundError(f"{path} has no config.json: it is not a model folder.")
-    config = json.loads(config_file.read_text(encoding="utf-8"))
-    lang2id = config.get("lang2id") or {}
+    return _info(os.fspath(path), str(folder), config_file.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=128)
+def _info(path: str, folder: str, mtime_ns: int) -> ModelInfo:
+    """Parsed once per version of a config file: every handler asks for it on every request."""
+    config = XLMConfig.from_pretrained(folder)
+    lang2id = config.lang2id or {}
     return ModelInfo(
-        path=os.fspath(path),
-        name=folder.name,
-        architectures=tuple(config.get("architectures") or ("XLMWithLMHeadModel",)),
+        path=path,
+        name=Path(folder).name,
+        architectures=tuple(config.architectures or ("XLMWithLMHeadModel",)),
         languages=tuple(sorted(lang2id, key=lang2id.get)),
-        causal=bool(config.get("causal", False)),
-        n_layers=int(config.get("n_layers", config.get("num_hidden_layers", 12))),
-        n_heads=int(config.get("n_heads", config.get("num_attention_heads", 16))),
+        causal=bool(config.causal),
+        n_layers=int(config.n_layers),
+        n_heads=int(config.n_heads),
     )
 
 
@@ -138,7 +145,13 @@ def model_for(task: str, selected: str | None) -> tuple[str, str]:
 def get_pipeline(task: str, selected: str | None, **kwargs: Any):
     """The cached pipeline for a task (no model is loaded here: the first call on it does that)."""
     path, _ = model_for(task, selected)
-    return pipeline(task, path, device="auto", **kwargs)
+    return _pipeline(task, path, tuple(sorted(kwargs.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _pipeline(task: str, path: str, options: tuple[tuple[str, Any], ...]):
+    """One pipeline object per (task, model, options): it resolves the model and reads its config once."""
+    return pipeline(task, path, device="auto", **dict(options))
 
 
 def lang_or_none(lang: str | None) -> str | None:
