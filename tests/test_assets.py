@@ -70,7 +70,8 @@ def test_base_model_card_numbers_recomputed():
     )  # the stream tables: export only
     for key in ("mlm_gettext", "tlm"):
         for lang, values in got[key].items():
-            assert values == pytest.approx(shipped[key][lang], abs=2e-4), (key, lang)
+            # rel: perplexities in the hundreds differ in the 7th digit between CPUs (AVX2 vs AVX-512 kernels)
+            assert values == pytest.approx(shipped[key][lang], rel=1e-5, abs=2e-4), (key, lang)
     card = (ASSETS / BASE / "README.md").read_text()
     streams = {k: shipped[k] for k in ("mlm_gettext_streams", "mlm_xquad_streams")}
     assert mlm_tables({**got, **streams}) in card
