@@ -45,11 +45,12 @@ def test_qa_windows_hold_the_answer(tokenizer):
     all_windows = qa_features(tokenizer, "Where was it signed?", context, "en", max_len=64)
     assert len(all_windows) > len(features)
     for f in features:
-        assert len(f.ids) <= 64 and f.ids[0] == tokenizer.bos_token_id and f.ids[-1] == tokenizer.sep_token_id
-        s, e = f.spans[f.start - f.context_start], f.spans[f.end - f.context_start]
+        ids, offsets = f.window.input_ids, f.window.offsets
+        assert len(ids) <= 64 and ids[0] == tokenizer.bos_token_id and ids[-1] == tokenizer.sep_token_id
+        s, e = offsets[f.start - f.window.ctx_start], offsets[f.end - f.window.ctx_start]
         assert context[s[0] : e[1]] == answer
     # Windows overlap by half, so together they cover every context token.
-    covered = {span for f in all_windows for span in f.spans}
+    covered = {span for f in all_windows for span in f.window.offsets}
     assert len(covered) == len(tokenizer(context, lang="en", add_special_tokens=False)["input_ids"])
 
 

@@ -26,6 +26,7 @@ from xlm.modeling import (
     XLMForSequenceClassification,
     XLMForTokenClassification,
 )
+from xlm.pipelines.question_answering import QAFeature, build_qa_features
 from xlm.tokenization import XLMTokenizer
 
 from .batches import IGNORE, pad_examples
@@ -80,14 +81,11 @@ def _batches(examples: list, size: int, collate, seed: int) -> list[Batch]:
 
 
 @dataclass
-class QAFeature:
-    """One window of a (question, context) pair; ``spans`` are the character spans of the context tokens."""
+class QATrainingWindow:
+    """One window of a (question, context) pair (the pipeline's layout) and the answer's token positions in it."""
 
-    ids: list[int]
-    langs: list[int]
-    context_start: int  # index of the first context token in ids
-    spans: list[tuple[int, int]]
-    start: int = 0  # answer token positions in ids (training)
+    window: QAFeature
+    start: int = 0
     end: int = 0
 
 
@@ -99,36 +97,35 @@ def qa_features(
     answer: tuple[int, int] | None = None,
     max_len: int = 256,
     max_question: int = 48,
-) -> list[QAFeature]:
-    """``<s> question </s> context-window </s>`` windows (stride: half a window). With ``answer`` (char span),
-    only the windows holding the whole answer are returned, with its token positions."""
-    q = tokenizer(question, lang=lang, add_special_tokens=False)["input_ids"][:max_question]
-    enc = tokenizer(context, lang=lang, add_special_tokens=False, return_offsets_mapping=True)
-    ids, spans = enc["input_ids"], [tuple(s) for s in enc["offset_mapping"]]
-    budget = max_len - len(q) - 3
-    lang_id = tokenizer.lang2id[lang]
-    features = []
-    for begin in range(0, max(1, len(ids) - budget // 2), budget // 2):
-        window = slice(begin, begin + budget)
-        feature = QAFeature(
-            ids=[tokenizer.bos_token_id, *q, tokenizer.sep_token_id, *ids[window], tokenizer.sep_token_id],
-            langs=[lang_id] * (len(q) + 3 + len(ids[window])),
-            context_start=len(q) + 2,
-            spans=spans[window],
-        )
-        if answer is not None:
-            inside = [i for i, (s, e) in enumerate(feature.spans) if s < answer[1] and e > answer[0]]
-            if not inside or feature.spans[0][0] > answer[0] or feature.spans[-1][1] < answer[1]:
-                continue
-            feature.start, feature.end = feature.context_start + inside[0], feature.context_start + inside[-1]
-        features.append(feature)
-        if begin + budget >= len(ids):
-            break
-    return features
+) -> list[QATrainingWindow]:
+    """The QA pipeline's windows, overlapping by half a window. With ``answer`` (char span), only the windows
+    holding the whole answer are returned, with its token positions."""
+    question_len = len(tokenizer(question, lang=lang, add_special_tokens=False)["input_ids"][:max_question])
+    room = max_len - question_len - 3  # context tokens per window
+    windows = build_qa_features(
+        tokenizer,
+        question,
+        context,
+        lang=lang,
+        max_seq_len=max_len,
+        doc_stride=room - room // 2,
+        max_question_len=max_question,
+        lang2id=tokenizer.lang2id,
+    )
+    if answer is None:
+        return [QATrainingWindow(w) for w in windows]
+    out = []
+    for w in windows:
+        inside = [i for i, (s, e) in enumerate(w.offsets) if s < answer[1] and e > answer[0]]
+        if inside and w.offsets[0][0] <= answer[0] and w.offsets[-1][1] >= answer[1]:
+            out.append(QATrainingWindow(w, w.ctx_start + inside[0], w.ctx_start + inside[-1]))
+    return out
 
 
-def _collate_qa(features: Sequence[QAFeature]) -> Batch:
-    batch = pad_examples([(f.ids, f.langs, list(range(len(f.ids)))) for f in features])
+def _collate_qa(features: Sequence[QATrainingWindow]) -> Batch:
+    batch = pad_examples(
+        [(f.window.input_ids, f.window.langs, list(range(len(f.window.input_ids)))) for f in features]
+    )
     batch["start_positions"] = torch.tensor([f.start for f in features])
     batch["end_positions"] = torch.tensor([f.end for f in features])
     return batch
@@ -162,16 +159,16 @@ def predict_answer(model: nn.Module, tokenizer: XLMTokenizer, question: str, con
     batch.pop("start_positions"), batch.pop("end_positions")
     out = model(**batch)
     best, text = -float("inf"), ""
-    for row, f in enumerate(features):
-        n = len(f.spans)
-        start = out.start_logits[row, f.context_start : f.context_start + n]
-        end = out.end_logits[row, f.context_start : f.context_start + n]
+    for row, w in enumerate(f.window for f in features):
+        n = len(w.offsets)
+        start = out.start_logits[row, w.ctx_start : w.ctx_start + n]
+        end = out.end_logits[row, w.ctx_start : w.ctx_start + n]
         scores = start[:, None] + end[None, :]
         scores = scores.masked_fill(~torch.ones(n, n, dtype=torch.bool).triu().tril(29), -float("inf"))
         flat = int(scores.argmax())
         s, e = divmod(flat, n)
         if float(scores[s, e]) > best:
-            best, text = float(scores[s, e]), context[f.spans[s][0] : f.spans[e][1]]
+            best, text = float(scores[s, e]), context[w.offsets[s][0] : w.offsets[e][1]]
     return text
 
 
