@@ -7,7 +7,9 @@ both libraries in one process, alternating calls, so that background load affect
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import resource
 import statistics
 import sys
@@ -97,23 +99,32 @@ def load_job(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def fill_mask_job(spec: dict[str, Any]) -> dict[str, Any]:
-    """Both pipelines in one process, calls alternating, so background load hits both alike."""
+    """Both pipelines in one process, calls alternating, so background load hits both alike. Besides the times:
+    each library's top-5 tokens per text, and transformers' log-probability gaps between its six best candidates
+    (how close a near-tie that a reduced precision could reorder is)."""
     pipes = {
         impl: _fill_mask_pipeline(impl, spec["folder"], spec.get("dtype"))
         for impl in ("ours", "transformers")
     }
     times: dict[str, list[float]] = {impl: [] for impl in pipes}
-    tops: dict[str, list[list[int]]] = {impl: [] for impl in pipes}
     for fill in pipes.values():
         fill(spec["texts"][0])  # warm-up
     for _ in range(spec.get("rounds", 3)):
         for text in spec["texts"]:
             for impl, fill in pipes.items():
                 t0 = time.perf_counter()
-                out = fill(text, top_k=5)
+                fill(text, top_k=5)
                 times[impl].append(time.perf_counter() - t0)
-                tops[impl].append([p["token"] for p in out])
-    return {"times": times, "top5": {impl: t[: len(spec["texts"])] for impl, t in tops.items()}}
+    top6 = {impl: [fill(text, top_k=6) for text in spec["texts"]] for impl, fill in pipes.items()}
+    return {
+        "times": times,
+        "precision": pipes["ours"].loaded.precision,
+        "top5": {impl: [[p["token"] for p in out[:5]] for out in outs] for impl, outs in top6.items()},
+        "fp32_gaps": [
+            [math.log(a["score"] / b["score"]) for a, b in itertools.pairwise(out)]
+            for out in top6["transformers"]
+        ],
+    }
 
 
 def generate_job(spec: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +144,7 @@ def generate_job(spec: dict[str, Any]) -> dict[str, Any]:
 
     runs = {"ours": lambda: list(gen.generate_ids(prompt, max_new_tokens=new)), "transformers": theirs}
     out: dict[str, Any] = {impl: {"times": []} for impl in runs}
+    out["precision"] = gen.loaded.precision
     for impl, run in runs.items():
         out[impl]["ids"] = run()  # warm-up, and the ids
     for _ in range(spec.get("repeat", 2)):

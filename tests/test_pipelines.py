@@ -2,6 +2,7 @@
 
 import itertools
 import threading
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ import transformers
 
 import xlm
 from xlm.pipelines import ModelCache, build_qa_features, pipeline
-from xlm.pipelines.precision import probe_answers
+from xlm.pipelines.precision import answers_agree
 
 TEXTS = [
     "The capital of France is <special1> .",
@@ -290,17 +291,53 @@ def test_unknown_task_and_device_auto(lm_dir):
     assert pipeline("fill-mask", lm_dir).loaded.device.type in {"cpu", "cuda", "mps"}
 
 
-def test_reduced_precision_is_kept_only_when_answers_agree(lm_dir):
-    auto = ModelCache().get(lm_dir, device="cpu", dtype="auto")
+def test_answers_agree_up_to_near_ties():
+    reference = torch.tensor([[0.0, -0.02, -3.0, -9.0]])
+    assert answers_agree(reference, reference.clone(), k=1)
+    # rounding swapped two candidates that fp32 itself scores 0.02 nats apart: still the same answers
+    assert answers_agree(reference, torch.tensor([[-0.02, 0.0, -3.0, -9.0]]), k=1)
+    # the reduced model's best is 3 nats below fp32's best: a changed answer, whichever side is asked
+    assert not answers_agree(reference, torch.tensor([[-3.0, -0.02, 0.0, -9.0]]), k=1)
+    assert answers_agree(reference, torch.tensor([[-3.0, -0.02, 0.0, -9.0]]), k=3)  # the same top-3 set
+    assert not answers_agree(reference, torch.tensor([[0.0, float("nan"), -3.0, -9.0]]), k=2)
+
+
+MINI = Path(__file__).resolve().parents[1] / "assets" / "xlm-explorer-mini"
+
+
+@pytest.fixture(scope="module")
+def precision_trap(tmp_path_factory):
+    """The shipped model with a +1000 column added to every FFN output projection: the shift is the same in every
+    output dimension, so the layer norm right after removes it and fp32 answers do not change, while bf16 and int8
+    lose the real weights' signal beside it (bf16 rounds ~1000 to a multiple of 4; int8's scale becomes 1000/127)."""
+    model = xlm.XLMWithLMHeadModel.from_pretrained(MINI, dtype=torch.float32)
+    with torch.no_grad():
+        for ffn in model.transformer.ffns:
+            ffn.lin2.weight[:, 0] += 1000.0
+    folder = tmp_path_factory.mktemp("precision-trap")
+    model.save_pretrained(folder)
+    xlm.XLMTokenizer.from_pretrained(MINI).save_pretrained(folder)
+    return folder
+
+
+def test_auto_precision_keeps_a_reduction_only_when_answers_agree(precision_trap):
+    texts = ["Paris is the capital of <special1> .", "Die Katze schläft auf dem <special1> ."]
+    langs = ["en", "de"]
+    exact = pipeline("fill-mask", MINI, device="cpu", dtype="float32", cache=ModelCache())
+    best = [exact(t, lang=lang, top_k=1)[0]["token"] for t, lang in zip(texts, langs, strict=True)]
+
+    auto = pipeline("fill-mask", MINI, device="cpu", dtype="auto", cache=ModelCache())
+    assert auto.loaded.precision in {"bfloat16", "int8"} and auto.loaded.notes == []  # a trained model agrees
+    assert [auto(t, lang=lang, top_k=1)[0]["token"] for t, lang in zip(texts, langs, strict=True)] == best
+
+    trapped = pipeline("fill-mask", precision_trap, device="cpu", dtype="auto", cache=ModelCache())
+    assert trapped.loaded.precision == "float32"
+    assert "changed the model's answers on a probe input; using float32 instead" in trapped.loaded.notes[0]
+    assert [trapped(t, lang=lang, top_k=1)[0]["token"] for t, lang in zip(texts, langs, strict=True)] == best
+
+
+def test_int8_quantises_the_encoder_only(lm_dir):
     exact = ModelCache().get(lm_dir, device="cpu", dtype="float32")
-    assert auto.precision in {"int8", "bfloat16", "float32"}
-    mask = exact.tokenizer.mask_token_id
-    if auto.precision == "float32":
-        assert "using float32 instead" in auto.notes[0]
-    else:
-        assert auto.notes == [] and torch.equal(
-            probe_answers(auto.model, mask), probe_answers(exact.model, mask)
-        )
     forced = ModelCache().get(lm_dir, device="cpu", dtype="int8")
     assert forced.precision == "int8" and forced.nbytes < exact.nbytes
     assert isinstance(forced.model.transformer.ffns[0].lin1, torch.ao.nn.quantized.dynamic.Linear)

@@ -1,7 +1,8 @@
 """Inference precision: fp32 (exact), bf16 where the hardware computes it faster, or int8 dynamic quantisation of
 the encoder's linear layers on CPUs without fast bf16. A reduced precision is kept under ``"auto"`` only when the
-model's answers on a probe input agree with fp32 (the same five best tokens at each masked position for LM heads,
-the same best label otherwise)."""
+model's answers on a probe input agree with fp32: the same five best tokens at each masked position for LM heads,
+the same best label otherwise, up to candidates that fp32 itself scores within ``AGREE_TOLERANCE`` of each other
+(rounding reorders such near-ties; a model broken by the reduction moves answers by whole nats)."""
 
 from __future__ import annotations
 
@@ -74,9 +75,13 @@ def model_bytes(model: nn.Module) -> int:
     return total
 
 
-def probe_answers(model: nn.Module, mask_id: int) -> torch.Tensor:
-    """What the model answers on a fixed probe: top-5 token ids at three masked positions (LM heads), or the best
-    class per position/example for the other heads."""
+AGREE_TOLERANCE = 0.1  # nats: a 10% difference in probability
+
+
+def probe(model: nn.Module, mask_id: int) -> tuple[torch.Tensor, int]:
+    """The model's log-probabilities on a fixed probe input, and how many best answers count: over the vocabulary
+    at three masked positions and the top 5 (LM heads), or over the labels, positions or choices and the best one
+    (the other heads)."""
     config = model.config
     ids = torch.arange(14, 14 + 30, device=next(model.parameters()).device)[None] % config.vocab_size
     ids[0, [3, 11, 20]] = mask_id
@@ -85,9 +90,24 @@ def probe_answers(model: nn.Module, mask_id: int) -> torch.Tensor:
             hidden = model.transformer(input_ids=ids).last_hidden_state[0, [3, 11, 20]]
             proj = model.pred_layer.proj
             scores = proj.log_prob(hidden) if config.asm else proj(hidden)
-            return scores.float().topk(5, dim=-1).indices.sort(dim=-1).values.cpu()  # the top-5 as a set
+            return scores.float().log_softmax(-1).cpu(), 5
         if type(model).__name__ == "XLMForMultipleChoice":
             ids = ids[:, None].expand(1, 2, -1)
         out = model(input_ids=ids)
         first = next(v for v in out.to_tuple() if isinstance(v, torch.Tensor))
-        return first.float().argmax(-1).cpu()
+        return first.float().log_softmax(-1).cpu(), 1
+
+
+def answers_agree(
+    reference: torch.Tensor, reduced: torch.Tensor, k: int, tolerance: float = AGREE_TOLERANCE
+) -> bool:
+    """Do both score tensors pick the same ``k`` best answers along the last dimension, up to near-ties? Each
+    side's picks must score, on the other side, no lower than that side's k-th best minus ``tolerance``. NaNs
+    never agree."""
+    k = min(k, reference.shape[-1])
+
+    def picks_hold(scores: torch.Tensor, other: torch.Tensor) -> bool:
+        kth_best = scores.topk(k, dim=-1).values[..., -1:]
+        return bool((scores.gather(-1, other.topk(k, dim=-1).indices) >= kth_best - tolerance).all())
+
+    return picks_hold(reference, reduced) and picks_hold(reduced, reference)
