@@ -108,7 +108,7 @@ def main() -> None:
         [f"{CLIENTS} clients: throughput (requests/s)", f"{len(latencies) / wall:.1f}"],
     ]
     body = (
-        f"Machine: {machine()}; load average before the run {load:.1f} (other jobs share the cores).\n\n"
+        f"Machine: {machine()}; 1-minute load average before the run {load:.1f}.\n\n"
         f"`python app.py` in a fresh process on the default model **{info.name}** ({info.architectures[0]}, "
         f"{info.n_layers} layers); cold start = process start until the first `/fill_mask` answer through "
         f"gradio_client (model loaded lazily by the first request). Then {CLIENTS} clients, one thread each, send "

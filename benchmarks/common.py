@@ -23,18 +23,25 @@ DATA = Path(os.environ.get("XLM_TEST_DATA", ROOT.parent / "shared" / "data"))
 
 
 def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
+    """CPU, cores, memory, whether the CPU has bf16 matrix instructions (they decide what ``dtype="auto"`` runs),
+    library versions and the date."""
+    cpu, flags = platform.processor() or "unknown CPU", set()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
-                break
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
+    bf16 = [
+        name for flag, name in (("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX-BF16")) if flag in flags
+    ]
     import transformers
 
     return (
-        f"{cpu}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB; "
+        f"{cpu} ({', '.join(bf16) or 'no bf16 instructions'}), {os.cpu_count()} cores, "
+        f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB; "
         f"Python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, "
         f"torch threads {torch.get_num_threads()}; {dt.date.today().isoformat()}"
     )

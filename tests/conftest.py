@@ -86,3 +86,28 @@ def make_model(shared_data, tmp_path_factory):
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def mini_dir() -> Path:
+    """The shipped default model (assets/xlm-explorer-mini)."""
+    return Path(__file__).resolve().parents[1] / "assets" / "xlm-explorer-mini"
+
+
+@pytest.fixture(scope="session")
+def precision_trap(mini_dir, tmp_path_factory):
+    """The shipped model with a +1000 column added to every FFN output projection: the shift is the same in every
+    output dimension, so the layer norm right after removes it and fp32 answers do not change, while bf16 and int8
+    lose the real weights' signal beside it (bf16 rounds ~1000 to a multiple of 4; int8's scale becomes 1000/127)."""
+    import torch
+
+    import xlm
+
+    model = xlm.XLMWithLMHeadModel.from_pretrained(mini_dir, dtype=torch.float32)
+    with torch.no_grad():
+        for ffn in model.transformer.ffns:
+            ffn.lin2.weight[:, 0] += 1000.0
+    folder = tmp_path_factory.mktemp("precision-trap")
+    model.save_pretrained(folder)
+    xlm.XLMTokenizer.from_pretrained(mini_dir).save_pretrained(folder)
+    return folder

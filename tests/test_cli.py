@@ -92,3 +92,21 @@ def test_info_lists_languages_size_and_heads(make_model):
     assert info["trained_heads"] == ["question-answering head (qa_outputs)"]
     text = xlm_cli("info", str(folder)).stdout
     assert "languages     de, en" in text and "M parameters" in text
+
+
+def test_auto_dtype_fallback_is_reported(precision_trap):
+    done = xlm_cli(
+        "run",
+        "--task",
+        "fill-mask",
+        "--model",
+        str(precision_trap),
+        "--dtype",
+        "auto",
+        "--lang",
+        "en",
+        stdin="Paris is the capital of <mask> .\n",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "xlm: warning: " in done.stderr and "using float32 instead" in done.stderr
+    assert len(json.loads(done.stdout)) == 5

@@ -2,7 +2,6 @@
 
 import itertools
 import threading
-from pathlib import Path
 
 import pytest
 import torch
@@ -302,31 +301,13 @@ def test_answers_agree_up_to_near_ties():
     assert not answers_agree(reference, torch.tensor([[0.0, float("nan"), -3.0, -9.0]]), k=2)
 
 
-MINI = Path(__file__).resolve().parents[1] / "assets" / "xlm-explorer-mini"
-
-
-@pytest.fixture(scope="module")
-def precision_trap(tmp_path_factory):
-    """The shipped model with a +1000 column added to every FFN output projection: the shift is the same in every
-    output dimension, so the layer norm right after removes it and fp32 answers do not change, while bf16 and int8
-    lose the real weights' signal beside it (bf16 rounds ~1000 to a multiple of 4; int8's scale becomes 1000/127)."""
-    model = xlm.XLMWithLMHeadModel.from_pretrained(MINI, dtype=torch.float32)
-    with torch.no_grad():
-        for ffn in model.transformer.ffns:
-            ffn.lin2.weight[:, 0] += 1000.0
-    folder = tmp_path_factory.mktemp("precision-trap")
-    model.save_pretrained(folder)
-    xlm.XLMTokenizer.from_pretrained(MINI).save_pretrained(folder)
-    return folder
-
-
-def test_auto_precision_keeps_a_reduction_only_when_answers_agree(precision_trap):
+def test_auto_precision_keeps_a_reduction_only_when_answers_agree(mini_dir, precision_trap):
     texts = ["Paris is the capital of <special1> .", "Die Katze schläft auf dem <special1> ."]
     langs = ["en", "de"]
-    exact = pipeline("fill-mask", MINI, device="cpu", dtype="float32", cache=ModelCache())
+    exact = pipeline("fill-mask", mini_dir, device="cpu", dtype="float32", cache=ModelCache())
     best = [exact(t, lang=lang, top_k=1)[0]["token"] for t, lang in zip(texts, langs, strict=True)]
 
-    auto = pipeline("fill-mask", MINI, device="cpu", dtype="auto", cache=ModelCache())
+    auto = pipeline("fill-mask", mini_dir, device="cpu", dtype="auto", cache=ModelCache())
     assert auto.loaded.precision in {"bfloat16", "int8"} and auto.loaded.notes == []  # a trained model agrees
     assert [auto(t, lang=lang, top_k=1)[0]["token"] for t, lang in zip(texts, langs, strict=True)] == best
 

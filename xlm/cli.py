@@ -26,7 +26,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--task", required=True, help="fill-mask, question-answering, text-generation, ...")
     run.add_argument("--model", required=True, help="local folder or Hub id")
     run.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, ...")
-    run.add_argument("--dtype", default=None, help="float32 (default), bfloat16, float16 or auto")
+    run.add_argument(
+        "--dtype",
+        default=None,
+        help="float32 (default, exact), bfloat16, float16, int8 (CPU) or auto (bf16/int8 when it agrees with fp32)",
+    )
     run.add_argument("--input", default="-", help="file of inputs, one per line (default: stdin)")
     run.add_argument("--top-k", dest="top_k", type=int, default=None)
     run.add_argument("--lang", default=None, help="language code for tokenisation and language embeddings")
@@ -60,8 +64,9 @@ def _run(args: argparse.Namespace) -> int:
 
     options = {k: getattr(args, k) for k in TASK_OPTIONS if getattr(args, k) is not None}
     pipe = pipeline(args.task, args.model, device=args.device, dtype=args.dtype)
-    if pipe.loaded.report.warnings:  # load before reading input: a model that cannot load is a fatal error
-        print("xlm: warning: " + " ".join(pipe.loaded.report.warnings), file=sys.stderr)
+    loaded = pipe.loaded  # load before reading input: a model that cannot load is a fatal error
+    for note in [*loaded.report.warnings, *loaded.notes]:
+        print(f"xlm: warning: {note}", file=sys.stderr)
     failures = 0
     with sys.stdin if args.input == "-" else open(args.input, encoding="utf-8") as stream:
         for number, item in _inputs(stream):
