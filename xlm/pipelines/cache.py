@@ -25,6 +25,7 @@ from ..errors import InvalidConfigError
 from ..hub import LoadReport, resolve_model_dir
 from ..modeling import XLMPreTrainedModel
 from ..tokenization import XLMTokenizer
+from .kernels import use_onednn_linears
 from .precision import answers_agree, model_bytes, pick_precision, probe, reduce_precision
 
 BUDGET_ENV = "XLM_CACHE_BUDGET_MB"
@@ -145,6 +146,9 @@ class ModelCache:
                 release_freed_memory()
                 model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
         model.eval().requires_grad_(False)  # inference only: no autograd bookkeeping
+        use_onednn_linears(
+            model
+        )  # the fp32 linear layers left: a faster kernel on the same weights, where it is
         return LoadedModel(
             model, tokenizer, folder, device, precision, model.load_report, model_bytes(model), notes
         )
