@@ -1,74 +1,131 @@
-"""A faster fp32 matrix product for CPU inference: oneDNN's linear kernel on the model's own weights.
+"""Faster fp32 matrix products for CPU inference, through oneDNN.
 
 PyTorch sends fp32 ``nn.Linear`` on the CPU to MKL, which runs slowly on some CPUs (on an AMD EPYC: about half
-oneDNN's speed for 32-row products and 0.6× for the one-row products of decoding). oneDNN reads the same dense
-weights (no copy, no extra memory) and computes the same fp32 products, summed in another order. It is used only
-where a one-off check finds it available, equal to ``F.linear`` within fp32 rounding, and faster.
+oneDNN's speed for 32-row products, 0.6× for the one-row products of decoding). Where a one-off check finds oneDNN
+available, equal to ``F.linear`` within fp32 rounding and faster, the model cache switches a loaded model's fp32
+linear layers to it:
+
+- a layer that owns its weight gets it packed once into oneDNN's blocked layout (about 1.4× faster again for a
+  32-token fill-mask) and the dense copy's memory is handed back, so the model takes no more memory than before;
+- a layer whose weight is shared (the vocabulary projection tied to the embeddings) reads the dense weight in place.
+
+Results are the same fp32 products, summed in another order.
 """
 
 from __future__ import annotations
 
+import collections
+import ctypes
 import functools
+import mmap
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+PACK_ROWS = 32  # the row count oneDNN's packed layout is tuned for; any other count works too
+_MADV_DONTNEED = 4
+
 
 def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """``F.linear`` by oneDNN; ``weight`` dense (out, in) or packed by :func:`_pack`."""
     return torch.ops.mkldnn._linear_pointwise(x.contiguous(), weight, bias, "none", [], "")
 
 
+def _pack(weight: torch.Tensor) -> torch.Tensor:
+    return torch.ops.mkldnn._reorder_linear_weight(weight.detach(), PACK_ROWS)
+
+
 class OneDNNLinear(nn.Linear):
-    """``nn.Linear`` whose fp32 CPU forward runs oneDNN's kernel; anything else goes the usual way."""
+    """``nn.Linear`` whose fp32 CPU forward runs oneDNN's kernel on the dense weight; anything else goes the usual
+    way."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dtype != torch.float32 or x.device.type != "cpu" or x.numel() == 0:
+        if x.dtype != torch.float32 or x.device.type != "cpu":
             return super().forward(x)
         return _onednn_linear(x, self.weight, self.bias)
 
 
+class PackedLinear(nn.Module):
+    """An fp32 CPU linear layer for inference whose weight exists only in oneDNN's packed layout."""
+
+    def __init__(self, linear: nn.Linear) -> None:
+        super().__init__()
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self.packed = _pack(linear.weight)  # a plain attribute: oneDNN's opaque tensors are not parameters
+        self.bias = linear.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return _onednn_linear(x, self.packed, self.bias)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, packed for oneDNN"
+
+
 @functools.lru_cache(maxsize=1)
 def onednn_linear_is_faster() -> bool:
-    """Measured once per process: does oneDNN's fp32 linear exist here, match ``F.linear`` and beat it?"""
+    """Measured once per process: does oneDNN's fp32 linear run here, match ``F.linear`` (dense and packed
+    weights) and beat it?"""
     if not (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, "_linear_pointwise")):
         return False
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(2, 40, 1024, generator=generator)[:, 4:36]  # 3-d and not contiguous, as models pass it
     weight, bias = torch.randn(2048, 1024, generator=generator), torch.randn(2048, generator=generator)
 
-    def best(fn) -> float:
-        fn(x, weight, bias)
+    def best(fn, w: torch.Tensor) -> float:
+        fn(x, w, bias)
         times = []
         for _ in range(5):
             start = time.perf_counter()
-            fn(x, weight, bias)
+            fn(x, w, bias)
             times.append(time.perf_counter() - start)
         return min(times)
 
     with torch.inference_mode():
         try:
-            same = torch.allclose(
-                _onednn_linear(x, weight, bias), F.linear(x, weight, bias), rtol=1e-4, atol=1e-3
+            expected = F.linear(x, weight, bias)
+            same = all(
+                torch.allclose(_onednn_linear(x, w, bias), expected, rtol=1e-4, atol=1e-3)
+                for w in (weight, _pack(weight))
             )
-        except RuntimeError:  # the op exists but this build cannot run it
+        except RuntimeError:  # the ops exist but this build cannot run them
             return False
-        return same and best(_onednn_linear) < 0.9 * best(F.linear)
+        return same and best(_onednn_linear, weight) < 0.9 * best(F.linear, weight)
 
 
 def use_onednn_linears(model: nn.Module) -> int:
-    """Switch every fp32 ``nn.Linear`` of ``model`` to :class:`OneDNNLinear` in place (same parameters) where
-    oneDNN is faster on this CPU; return how many were switched."""
+    """Switch the fp32 CPU ``nn.Linear`` layers of ``model`` to oneDNN in place where that is faster: packed
+    weights for the layers that own theirs, the dense kernel for shared ones. Returns how many were switched. Only
+    for a model this process loaded for inference alone: the replaced dense weights must not be used again."""
     if not onednn_linear_is_faster():
         return 0
+    uses = collections.Counter(id(p) for _, p in model.named_parameters(remove_duplicate=False))
     switched = 0
-    for module in model.modules():
-        if (
-            type(module) is nn.Linear
-            and module.weight.dtype == torch.float32
-            and module.weight.device.type == "cpu"
-        ):
-            module.__class__ = OneDNNLinear
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if type(child) is not nn.Linear or child.weight.dtype != torch.float32 or child.weight.is_cuda:
+                continue
+            if uses[id(child.weight)] > 1:
+                child.__class__ = OneDNNLinear
+            else:
+                setattr(parent, name, PackedLinear(child))
+                _release_pages(child.weight)
             switched += 1
     return switched
+
+
+def _release_pages(tensor: torch.Tensor) -> None:
+    """Hand back to the OS the memory pages lying wholly inside ``tensor``, which will not be read again. Weights
+    memory-mapped from a checkpoint stay mapped while any other tensor of the file lives, so dropping the model's
+    reference alone would keep them resident."""
+    if not sys.platform.startswith("linux"):
+        return
+    start = tensor.data_ptr()
+    end = start + tensor.numel() * tensor.element_size()
+    first, last = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE, end // mmap.PAGESIZE * mmap.PAGESIZE
+    if last > first:
+        libc = ctypes.CDLL(None)
+        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        libc.madvise(first, last - first, _MADV_DONTNEED)

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..hub import as_dtype
+from .kernels import PackedLinear
 
 PRECISIONS = ("float32", "bfloat16", "float16", "int8")
 
@@ -66,12 +67,15 @@ def reduce_precision(model: nn.Module, precision: str) -> nn.Module:
 
 
 def model_bytes(model: nn.Module) -> int:
-    """Memory held by the weights, tied tensors once, int8 linear layers at one byte per weight."""
+    """Memory held by the weights, tied tensors once, int8 linear layers at one byte per weight, oneDNN-packed
+    layers at their packed size."""
     tensors = {id(t): t for t in [*model.parameters(), *model.buffers()]}
     total = sum(t.numel() * t.element_size() for t in tensors.values())
     for module in model.modules():
         if isinstance(module, torch.ao.nn.quantized.dynamic.Linear):
             total += module.in_features * module.out_features + 4 * module.out_features
+        elif isinstance(module, PackedLinear):
+            total += module.packed.numel() * module.packed.element_size()
     return total
 
 
