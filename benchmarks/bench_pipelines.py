@@ -140,7 +140,7 @@ PARTS = {
         "Random weights shaped like the released checkpoints (safetensors on local disk). "
         f"{len(TEXTS)} texts of about 32 tokens × 5 rounds, batch 1, both libraries in one process with calls "
         "alternating (so background load hits both alike); transformers in fp32. Ours: `dtype=float32` (exact; on "
-        "the CPU its linear layers run oneDNN's fp32 kernel where that is faster than PyTorch's default), "
+        "the CPU its linear layers run oneDNN's fp32 kernel on packed weights where that is faster than PyTorch's default), "
         "`bfloat16` (forced), and `auto` (bf16 where the CPU computes it faster, else int8 for the encoder, kept only "
         "if its answers on a probe agree with fp32 up to near-ties of 0.1 nat). Check: ours' top-5 tokens against "
         "transformers' fp32 top-5, text by text. Memory: each library alone in a fresh process.",
