@@ -146,9 +146,7 @@ class ModelCache:
                 release_freed_memory()
                 model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
         model.eval().requires_grad_(False)  # inference only: no autograd bookkeeping
-        use_onednn_linears(
-            model
-        )  # the fp32 linear layers left: a faster kernel on the same weights, where it is
+        use_onednn_linears(model)  # the fp32 linear layers left: a faster kernel, where there is one
         return LoadedModel(
             model, tokenizer, folder, device, precision, model.load_report, model_bytes(model), notes
         )
@@ -194,4 +192,4 @@ def release_freed_memory() -> None:
     gc.collect()
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to trim
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
+            ctypes.CDLL(None).malloc_trim(0)

@@ -95,14 +95,13 @@ def onednn_linear_is_faster() -> bool:
         return same and best(_onednn_linear, weight) < 0.9 * best(F.linear, weight)
 
 
-def use_onednn_linears(model: nn.Module) -> int:
+def use_onednn_linears(model: nn.Module) -> None:
     """Switch the fp32 CPU ``nn.Linear`` layers of ``model`` to oneDNN in place where that is faster: packed
-    weights for the layers that own theirs, the dense kernel for shared ones. Returns how many were switched. Only
-    for a model this process loaded for inference alone: the replaced dense weights must not be used again."""
+    weights for the layers that own theirs, the dense kernel for shared ones. Only for a model this process loaded
+    for inference alone: the replaced dense weights must not be used again."""
     if not onednn_linear_is_faster():
-        return 0
+        return
     uses = collections.Counter(id(p) for _, p in model.named_parameters(remove_duplicate=False))
-    switched = 0
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
             if type(child) is not nn.Linear or child.weight.dtype != torch.float32 or child.weight.is_cuda:
@@ -112,8 +111,6 @@ def use_onednn_linears(model: nn.Module) -> int:
             else:
                 setattr(parent, name, PackedLinear(child))
                 _release_pages(child.weight)
-            switched += 1
-    return switched
 
 
 def _release_pages(tensor: torch.Tensor) -> None:
