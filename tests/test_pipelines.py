@@ -9,7 +9,7 @@ import transformers
 
 import xlm
 from xlm.pipelines import ModelCache, build_qa_features, pipeline
-from xlm.pipelines.precision import answers_agree
+from xlm.pipelines.precision import answers_agree, reduce_precision
 
 TEXTS = [
     "The capital of France is <special1> .",
@@ -315,6 +315,19 @@ def test_auto_precision_keeps_a_reduction_only_when_answers_agree(mini_dir, prec
     assert trapped.loaded.precision == "float32"
     assert "changed the model's answers on a probe input; using float32 instead" in trapped.loaded.notes[0]
     assert [trapped(t, lang=lang, top_k=1)[0]["token"] for t, lang in zip(texts, langs, strict=True)] == best
+
+
+def test_reduce_precision_converts_in_place_and_keeps_every_weight(lm_dir):
+    """Tensor by tensor, each fp32 copy's pages handed back as it goes: the result must equal ``model.to`` on a
+    separate load (so no released page belonged to a neighbouring tensor of the memory-mapped file), ties kept."""
+    reduced = xlm.XLMWithLMHeadModel.from_pretrained(lm_dir, dtype=torch.float32)
+    reference = xlm.XLMWithLMHeadModel.from_pretrained(lm_dir, dtype=torch.float32).to(torch.bfloat16)
+    reduce_precision(reduced, "bfloat16")
+    assert reduced.pred_layer.proj.weight is reduced.transformer.embeddings.weight
+    got, expected = reduced.state_dict(), reference.state_dict()
+    assert got.keys() == expected.keys()
+    for key, tensor in got.items():
+        assert tensor.dtype == expected[key].dtype and torch.equal(tensor, expected[key]), key
 
 
 def test_int8_quantises_the_encoder_only(lm_dir):

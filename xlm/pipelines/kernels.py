@@ -110,14 +110,14 @@ def use_onednn_linears(model: nn.Module) -> None:
                 child.__class__ = OneDNNLinear
             else:
                 setattr(parent, name, PackedLinear(child))
-                _release_pages(child.weight)
+                release_pages(child.weight)
 
 
-def _release_pages(tensor: torch.Tensor) -> None:
-    """Hand back to the OS the memory pages lying wholly inside ``tensor``, which will not be read again. Weights
-    memory-mapped from a checkpoint stay mapped while any other tensor of the file lives, so dropping the model's
-    reference alone would keep them resident."""
-    if not sys.platform.startswith("linux"):
+def release_pages(tensor: torch.Tensor) -> None:
+    """Hand back to the OS the memory pages lying wholly inside a CPU ``tensor`` that will not be read again.
+    Weights memory-mapped from a checkpoint stay mapped while any other tensor of the file lives, so dropping the
+    last reference to one alone would keep its pages resident."""
+    if tensor.device.type != "cpu" or not sys.platform.startswith("linux"):
         return
     start = tensor.data_ptr()
     end = start + tensor.numel() * tensor.element_size()

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..hub import as_dtype
-from .kernels import PackedLinear
+from .kernels import PackedLinear, release_pages
 
 PRECISIONS = ("float32", "bfloat16", "float16", "int8")
 
@@ -56,14 +56,25 @@ def pick_precision(dtype: str | torch.dtype | None, device: torch.device) -> str
 
 def reduce_precision(model: nn.Module, precision: str) -> nn.Module:
     """Convert ``model`` in place: a float dtype for every weight, or int8 weights for the encoder's linear layers
-    (embeddings, layer norms and the heads stay fp32)."""
+    (embeddings, layer norms and the heads stay fp32). Only for a model loaded for this purpose: the fp32 weights'
+    memory is handed back as they are converted."""
     if precision == "int8":
         with warnings.catch_warnings():  # torch announces the move of this API to torchao
             warnings.simplefilter("ignore")
             encoder = getattr(model, "transformer", model)
             torch.ao.quantization.quantize_dynamic(encoder, {nn.Linear}, dtype=torch.qint8, inplace=True)
         return model
-    return model.to(getattr(torch, precision))
+    dtype = getattr(torch, precision)
+    floats = {
+        id(t): t
+        for t in [*model.parameters(), *model.buffers()]
+        if t.is_floating_point() and t.dtype != dtype
+    }
+    for tensor in floats.values():  # one at a time, each fp32 copy released as soon as it is converted
+        fp32 = tensor.data
+        tensor.data = fp32.to(dtype)
+        release_pages(fp32)
+    return model
 
 
 def model_bytes(model: nn.Module) -> int:
