@@ -6,11 +6,7 @@ models together exceed a memory budget, the least recently used ones are dropped
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import gc
 import os
-import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -26,6 +22,7 @@ from ..hub import LoadReport, resolve_model_dir
 from ..modeling import XLMPreTrainedModel
 from ..tokenization import XLMTokenizer
 from .kernels import use_onednn_linears
+from .memory import release_freed_memory
 from .precision import answers_agree, model_bytes, pick_precision, probe, reduce_precision
 
 BUDGET_ENV = "XLM_CACHE_BUDGET_MB"
@@ -184,12 +181,3 @@ def default_cache() -> ModelCache:
         if _DEFAULT_CACHE is None:
             _DEFAULT_CACHE = ModelCache()
         return _DEFAULT_CACHE
-
-
-def release_freed_memory() -> None:
-    """Collect garbage and hand freed heap pages back to the OS (glibc keeps them otherwise, so a dropped model
-    would still count in the process's memory)."""
-    gc.collect()
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):  # not glibc (musl): nothing to trim
-            ctypes.CDLL(None).malloc_trim(0)

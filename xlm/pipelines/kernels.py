@@ -15,18 +15,16 @@ Results are the same fp32 products, summed in another order.
 from __future__ import annotations
 
 import collections
-import ctypes
 import functools
-import mmap
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .memory import release_pages
+
 PACK_ROWS = 32  # the row count oneDNN's packed layout is tuned for; any other count works too
-_MADV_DONTNEED = 4
 
 
 def _onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -111,18 +109,3 @@ def use_onednn_linears(model: nn.Module) -> None:
             else:
                 setattr(parent, name, PackedLinear(child))
                 release_pages(child.weight)
-
-
-def release_pages(tensor: torch.Tensor) -> None:
-    """Hand back to the OS the memory pages lying wholly inside a CPU ``tensor`` that will not be read again.
-    Weights memory-mapped from a checkpoint stay mapped while any other tensor of the file lives, so dropping the
-    last reference to one alone would keep its pages resident."""
-    if tensor.device.type != "cpu" or not sys.platform.startswith("linux"):
-        return
-    start = tensor.data_ptr()
-    end = start + tensor.numel() * tensor.element_size()
-    first, last = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE, end // mmap.PAGESIZE * mmap.PAGESIZE
-    if last > first:
-        libc = ctypes.CDLL(None)
-        libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-        libc.madvise(first, last - first, _MADV_DONTNEED)

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from ..hub import as_dtype
-from .kernels import PackedLinear, release_pages
+from .kernels import PackedLinear
+from .memory import release_pages
 
 PRECISIONS = ("float32", "bfloat16", "float16", "int8")
 
