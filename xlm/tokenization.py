@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from .preprocessing import Preprocessor, Trace, align_to_source, fold_char, lowe
 
 VOCAB_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"
+ASCII_BLANKS = re.compile(r"[ \t\r\f\v]+")  # field separators of merges.txt; U+00A0 may be a piece
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 WORD_END = "</w>"
@@ -93,8 +95,11 @@ def read_vocab(path: Path) -> dict[str, int]:
 def read_merges(path: Path) -> dict[tuple[str, str], int]:
     """Read BPE merges (``first second`` or fastBPE's ``first second count`` a line) into pair -> rank.
 
-    An optional ``#version`` first line is skipped. Fields are split on ASCII spaces only, so pieces made of other
-    whitespace (e.g. U+00A0 in the XNLI-15 codes) are kept, as fastBPE reads them.
+    An optional ``#version`` first line is skipped. Fields are split on ASCII blanks, so pieces made of other
+    whitespace (e.g. U+00A0 in the XNLI-15 codes) are kept, as fastBPE reads them; a line with no two such fields
+    is split on any whitespace, as transformers reads it. A line that still holds fewer than two fields (blank,
+    or what transformers 5 writes for a no-break-space merge, e.g. ``7830``) is no merge but keeps its rank
+    position, as in transformers; a warning names those lines.
     """
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -102,17 +107,28 @@ def read_merges(path: Path) -> dict[tuple[str, str], int]:
         raise ModelNotFoundError(f"{Path(path).name} not found in {Path(path).parent}") from err
     except UnicodeDecodeError as err:
         raise CorruptCheckpointError(f"{path} is not UTF-8 text: {err}") from err
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
     ranks: dict[tuple[str, str], int] = {}
-    for number, line in enumerate(text.split("\n"), 1):
-        line = line.rstrip("\r")
-        if not line or (number == 1 and line.startswith("#version")):
+    skipped: list[str] = []
+    for number, line in enumerate(lines, 1):
+        if number == 1 and line.startswith("#version"):
             continue
-        fields = line.split(" ")
-        if len(fields) < 2 or not fields[0] or not fields[1]:
-            raise CorruptCheckpointError(
-                f"{path}, line {number}: expected 'first second [count]', found {line!r}."
-            )
+        fields = ASCII_BLANKS.split(line.strip(" \t\r\f\v"))
+        if len(fields) < 2:
+            fields = line.split()
+        if len(fields) < 2:
+            skipped.append(f"{number} ({line[:40]!r})")
+            continue
         ranks[fields[0], fields[1]] = number  # a repeated pair keeps its last rank, as transformers reads it
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        warnings.warn(
+            f"{Path(path).name}: {len(skipped)} line(s) hold no merge and were skipped, their ranks kept: line "
+            f"{shown}.",
+            stacklevel=2,
+        )
     return ranks
 
 
@@ -135,8 +151,9 @@ class XLMTokenizer:
     - Unknown languages and missing optional segmenters raise :class:`~xlm.errors.UnknownLanguageError` and
       :class:`~xlm.errors.MissingDependencyError` instead of logging; so does a truncation that cannot fit
       (``only_first``/``only_second`` with too small a ``max_length``) raise :class:`~xlm.errors.InputError`.
-    - ``merges.txt`` fields are split on ASCII spaces only (fastBPE's reading), so the XNLI-15 merges of
-      no-break-space pieces are kept; no segmenter ever yields such a word, so ids are the same.
+    - ``merges.txt`` fields are split on ASCII spaces (fastBPE's reading), so the XNLI-15 merges of no-break-space
+      pieces are kept; no segmenter ever yields such a word, so ids are the same. Files that transformers wrote
+      (where such lines became a bare count) load too, with a warning naming the lines that hold no merge.
     - ``id2lang`` has int keys; there is no ``add_tokens`` (the vocabulary is the checkpoint's).
     """
 
@@ -730,7 +747,9 @@ def _settings_from_tokenizer_config(config: dict[str, Any]) -> dict[str, Any]:
             settings[key] = value
     if "model_max_length" in settings and not 0 < settings["model_max_length"] < 1 << 40:
         settings["model_max_length"] = None  # transformers writes int(1e30) for "no limit"
-    extra = config.get("additional_special_tokens")
+    extra = config.get("additional_special_tokens") or config.get("extra_special_tokens")  # transformers 4 / 5
+    if isinstance(extra, dict):
+        extra = list(extra.values())
     if extra:
         settings["additional_special_tokens"] = [t["content"] if isinstance(t, dict) else t for t in extra]
     return settings
