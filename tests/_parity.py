@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 import transformers
+from _tolerance import assert_rounding_equal
 
 from xlm import modeling
 from xlm.configuration import XLMConfig
@@ -50,7 +51,6 @@ SYNTHETIC = {
 VARIANTS = HF_CONFIGS + list(SYNTHETIC)
 # Test size: what the files' models would be at dim 32; everything else (languages, special ids, flags) kept.
 TINY = {"emb_dim": 32, "n_heads": 4, "n_layers": 2, "vocab_size": 99, "max_position_embeddings": 40}
-ATOL = 1e-5
 
 
 def config_dict(shared_data: Path, variant: str, **overrides: Any) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def langs_like(ids: torch.Tensor, n_langs: int, seed: int = 2) -> torch.Tensor:
 
 
 def assert_outputs_close(ours: Any, theirs: Any, skip: tuple[str, ...] = ()) -> None:
-    """Every field of our output equals transformers' one (tensors within ATOL, tuples element-wise)."""
+    """Every field of our output equals transformers' one up to rounding (tuples element-wise)."""
     for f in fields(ours):
         if f.name in skip:
             continue
@@ -101,11 +101,9 @@ def assert_outputs_close(ours: Any, theirs: Any, skip: tuple[str, ...] = ()) -> 
         if isinstance(a, tuple):
             assert len(a) == len(b), f"{f.name}: {len(a)} vs {len(b)} tensors"
             for i, (x, y) in enumerate(zip(a, b, strict=True)):
-                torch.testing.assert_close(
-                    x, y, atol=ATOL, rtol=0, msg=lambda m, i=i, n=f.name: f"{n}[{i}]: {m}"
-                )
+                assert_rounding_equal(x, y, msg=lambda m, i=i, n=f.name: f"{n}[{i}]: {m}")
         else:
-            torch.testing.assert_close(a, b, atol=ATOL, rtol=0, msg=lambda m, n=f.name: f"{n}: {m}")
+            assert_rounding_equal(a, b, msg=lambda m, n=f.name: f"{n}: {m}")
 
 
 def assert_beams_close(ours: Any, theirs: Any) -> None:
@@ -117,9 +115,7 @@ def assert_beams_close(ours: Any, theirs: Any) -> None:
     bs, k = start_ok.shape
     end_n_top = theirs.end_top_log_probs.shape[1] // k
     beam_ok = start_ok[:, None, :].expand(bs, end_n_top, k).reshape(bs, -1)  # (bs, end_n_top * k), end-major
-    torch.testing.assert_close(
-        ours.end_top_log_probs[beam_ok], theirs.end_top_log_probs[beam_ok], atol=ATOL, rtol=0
-    )
+    assert_rounding_equal(ours.end_top_log_probs[beam_ok], theirs.end_top_log_probs[beam_ok])
     end_ok = beam_ok & (theirs.end_top_log_probs > 0)
     assert torch.equal(ours.end_top_index[end_ok], theirs.end_top_index[end_ok])
 

@@ -99,6 +99,7 @@ def test_fill_mask_matches_the_pipeline_and_exports(client, base):
     table = rows(frame)
     direct = pipeline("fill-mask", model.path)(text, top_k=4, lang=lang or None)
     assert [r["token"] for r in table] == [g["token_str"] for g in direct]
+    # the table shows scores rounded to 4 decimals
     assert [r["score"] for r in table] == pytest.approx([g["score"] for g in direct], abs=1e-4)
     bars = figure(plot)["data"]
     assert len(bars) == 1 and list(array(bars[0]["y"])) == [plots.safe(g["token_str"]) for g in direct][::-1]

@@ -8,7 +8,6 @@ import pytest
 import torch
 import transformers
 from _parity import (
-    ATOL,
     HEADS,
     HF_CONFIGS,
     VARIANTS,
@@ -20,6 +19,7 @@ from _parity import (
     scale_value_heads,
     their_state_dict,
 )
+from _tolerance import assert_rounding_equal
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
 from xlm import modeling
@@ -161,7 +161,7 @@ def test_head_mask_scales_each_heads_weights(shared_data, name):
         their_out = scaled(**kwargs)
         assert_outputs_close(our_out, their_out, skip=("attentions",))
         for layer, (a, b) in enumerate(zip(our_out.attentions, their_out.attentions, strict=True)):
-            torch.testing.assert_close(a, b * head_mask[layer].view(1, -1, 1, 1), atol=ATOL, rtol=0)
+            assert_rounding_equal(a, b * head_mask[layer].view(1, -1, 1, 1))
         # a 1-d mask applies to every layer; without output_attentions the same numbers come out
         plain = {k: v for k, v in kwargs.items() if not k.startswith("output_")}
         one_d = ours(**plain, head_mask=head_mask[1])
@@ -193,9 +193,7 @@ def test_cache_matches_transformers_step_by_step(shared_data, variant):
             steps.append(our_out.logits)
         assert our_cache.seq_len == 7
         if causal:  # step by step = the whole sequence at once
-            torch.testing.assert_close(
-                torch.cat(steps, 1), theirs(ids, langs=langs).logits, atol=ATOL, rtol=0
-            )
+            assert_rounding_equal(torch.cat(steps, 1), theirs(ids, langs=langs).logits)
 
 
 def test_cache_with_inputs_embeds_matches_a_full_causal_run(shared_data):
@@ -207,7 +205,7 @@ def test_cache_with_inputs_embeds_matches_a_full_causal_run(shared_data):
     with torch.no_grad():
         steps = [ours(inputs_embeds=embeds[:, :t], cache=cache).last_hidden_state for t in range(2, 7)]
         full = theirs(inputs_embeds=embeds).last_hidden_state
-    torch.testing.assert_close(torch.cat(steps, 1), full, atol=ATOL, rtol=0)
+    assert_rounding_equal(torch.cat(steps, 1), full)
 
 
 def test_adaptive_softmax_head(shared_data, tmp_path):
@@ -220,17 +218,13 @@ def test_adaptive_softmax_head(shared_data, tmp_path):
     with torch.no_grad():
         hidden = theirs.transformer(ids).last_hidden_state.reshape(-1, data["emb_dim"])
         out = ours(ids, labels=labels)
-        torch.testing.assert_close(
-            out.logits, theirs.pred_layer.proj.log_prob(hidden).view(3, 6, -1), atol=ATOL, rtol=0
-        )
-        torch.testing.assert_close(
-            out.loss, theirs.pred_layer.proj(hidden, labels.flatten()).loss, atol=ATOL, rtol=0
-        )
+        assert_rounding_equal(out.logits, theirs.pred_layer.proj.log_prob(hidden).view(3, 6, -1))
+        assert_rounding_equal(out.loss, theirs.pred_layer.proj(hidden, labels.flatten()).loss)
         # -100 labels are left out of the loss
         labels[0, :4] = -100
         kept = labels.flatten() != -100
         expected = theirs.pred_layer.proj(hidden[kept], labels.flatten()[kept]).loss
-        torch.testing.assert_close(ours(ids, labels=labels).loss, expected, atol=ATOL, rtol=0)
+        assert_rounding_equal(ours(ids, labels=labels).loss, expected)
         ours.save_pretrained(tmp_path)
         again = modeling.XLMWithLMHeadModel.from_pretrained(tmp_path)
         assert torch.equal(again(ids).logits, ours(ids).logits)
@@ -281,13 +275,13 @@ def test_sinusoidal_position_embeddings(shared_data):
     data = config_dict(shared_data, "sinusoidal")
     expected = transformers.XLMModel(transformers.XLMConfig(**data)).position_embeddings.weight.detach()
     ours = modeling.XLMModel(XLMConfig.from_dict(data))
-    torch.testing.assert_close(ours.position_embeddings.weight.detach(), expected, atol=1e-6, rtol=0)
+    assert_rounding_equal(ours.position_embeddings.weight.detach(), expected, ulps=8)
     # the per-module initialisation the loader uses after building on the meta device
     with torch.device("meta"):
         lazy = modeling.XLMForSequenceClassification(XLMConfig.from_dict(data))
     embeddings = lazy.transformer.position_embeddings.to_empty(device="cpu")
     lazy._init_weights(embeddings)
-    torch.testing.assert_close(embeddings.weight.detach(), expected, atol=1e-6, rtol=0)
+    assert_rounding_equal(embeddings.weight.detach(), expected, ulps=8)
 
 
 def test_untied_output_embeddings(shared_data):
