@@ -69,7 +69,7 @@ def _memory(rows: list[list[str]]) -> None:
             same = "same top-5" if ours["top5"] == theirs["top5"] else "other top-5 (reduced precision)"
             for measure, key, target in (
                 ("RSS after load and one call", "rss_after_load_mb", "≤ 1.1×"),
-                ("peak RSS during load", "peak_rss_load_mb", ""),
+                ("peak RSS over load and first call", "peak_rss_load_mb", ""),
             ):
                 o, t = ours[key], theirs[key]
                 row = f"{measure}, {label}, ours dtype={dtype}"
@@ -150,9 +150,9 @@ PARTS = {
     "memory": (
         _memory,
         "The fill-mask pipeline of each library loaded alone in a fresh process, on the checkpoints of the "
-        "fill-mask section. Peak: the process's own high-water mark of resident memory (VmHWM) read as soon as "
-        "the pipeline is loaded, before its first call; RSS: after one call, since memory-mapped weights are "
-        "resident only once read. Check: ours' top-5 on the first text against transformers'.",
+        "fill-mask section, both read after its first call (memory-mapped weights, as transformers loads them, "
+        "become resident only once read): RSS then, and the peak, the process's own high-water mark of "
+        "resident memory (VmHWM) over load and call. Check: ours' top-5 on the first text against transformers'.",
     ),
     "generation": (
         _generation,
