@@ -30,10 +30,16 @@ def scale_of(tensor: torch.Tensor) -> float:
     return max(values.max().item(), 1e-30) if values.numel() else 1.0
 
 
+def _epsilons(values: torch.Tensor, dtype: torch.dtype, ulps: int) -> tuple[float, float]:
+    """(relative, absolute) bound: ``ulps`` epsilons of ``dtype``, relative and at the scale of ``values``."""
+    bound = ulps * torch.finfo(dtype).eps
+    return bound, bound * scale_of(values)
+
+
 def rounding_bounds(expected: torch.Tensor, ulps: int = ULPS) -> dict[str, float]:
-    """``rtol``/``atol`` for torch.testing.assert_close: ``ulps`` epsilons of the dtype, relative and to scale."""
-    eps = torch.finfo(expected.dtype).eps
-    return {"rtol": ulps * eps, "atol": ulps * eps * scale_of(expected)}
+    """``rtol``/``atol`` for torch.testing.assert_close, in epsilons of ``expected``'s dtype."""
+    rtol, atol = _epsilons(expected, expected.dtype, ulps)
+    return {"rtol": rtol, "atol": atol}
 
 
 def assert_rounding_equal(actual: torch.Tensor, expected: torch.Tensor, *, ulps: int = ULPS, msg: Any = None):
@@ -43,12 +49,8 @@ def assert_rounding_equal(actual: torch.Tensor, expected: torch.Tensor, *, ulps:
 
 def approx_scores(expected: float | list[float], dtype: torch.dtype = torch.float32, ulps: int = ULPS):
     """pytest.approx for scores (probabilities) computed in ``dtype``: the bound is at the largest one's scale."""
-    return pytest.approx(expected, **_approx_bounds(torch.tensor(expected), dtype, ulps))
-
-
-def _approx_bounds(values: torch.Tensor, dtype: torch.dtype, ulps: int) -> dict[str, float]:
-    eps = torch.finfo(dtype).eps
-    return {"rel": ulps * eps, "abs": ulps * eps * scale_of(values)}
+    rel, abs_ = _epsilons(torch.tensor(expected), dtype, ulps)
+    return pytest.approx(expected, rel=rel, abs=abs_)
 
 
 def approx_recomputed(shipped: Any):

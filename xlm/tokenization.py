@@ -115,7 +115,7 @@ def read_merges(path: Path) -> dict[tuple[str, str], int]:
     for number, line in enumerate(lines, 1):
         if number == 1 and line.startswith("#version"):
             continue
-        fields = ASCII_BLANKS.split(line.strip(" \t\r\f\v"))
+        fields = [field for field in ASCII_BLANKS.split(line) if field]
         if len(fields) < 2:
             fields = line.split()
         if len(fields) < 2:
@@ -151,7 +151,7 @@ class XLMTokenizer:
     - Unknown languages and missing optional segmenters raise :class:`~xlm.errors.UnknownLanguageError` and
       :class:`~xlm.errors.MissingDependencyError` instead of logging; so does a truncation that cannot fit
       (``only_first``/``only_second`` with too small a ``max_length``) raise :class:`~xlm.errors.InputError`.
-    - ``merges.txt`` fields are split on ASCII spaces (fastBPE's reading), so the XNLI-15 merges of no-break-space
+    - ``merges.txt`` fields are split on ASCII blanks (fastBPE's reading), so the XNLI-15 merges of no-break-space
       pieces are kept; no segmenter ever yields such a word, so ids are the same. Files that transformers wrote
       (where such lines became a bare count) load too, with a warning naming the lines that hold no merge.
     - ``id2lang`` has int keys; there is no ``add_tokens`` (the vocabulary is the checkpoint's).
@@ -747,7 +747,8 @@ def _settings_from_tokenizer_config(config: dict[str, Any]) -> dict[str, Any]:
             settings[key] = value
     if "model_max_length" in settings and not 0 < settings["model_max_length"] < 1 << 40:
         settings["model_max_length"] = None  # transformers writes int(1e30) for "no limit"
-    extra = config.get("additional_special_tokens") or config.get("extra_special_tokens")  # transformers 4 / 5
+    # transformers 4 writes additional_special_tokens, transformers 5 extra_special_tokens
+    extra = config.get("additional_special_tokens") or config.get("extra_special_tokens")
     if isinstance(extra, dict):
         extra = list(extra.values())
     if extra:
