@@ -19,9 +19,9 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from xlm.configuration import XLMConfig
 from xlm.errors import ModelNotFoundError, XLMError
-from xlm.hub import resolve_model_dir
+from xlm.files import resolve_model_dir
+from xlm.models.xlm.configuration import XLMConfig
 from xlm.pipelines import pipeline
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,8 +16,8 @@ import torch
 import transformers
 from _tolerance import assert_rounding_equal
 
-from xlm import modeling
-from xlm.configuration import XLMConfig
+from xlm.models.xlm import modeling
+from xlm.models.xlm.configuration import XLMConfig
 
 HEADS = [
     "XLMModel",

@@ -46,8 +46,8 @@ def make_model(shared_data, tmp_path_factory):
 
     import torch
 
-    from xlm import modeling
-    from xlm.configuration import XLMConfig
+    from xlm.models.xlm import modeling
+    from xlm.models.xlm.configuration import XLMConfig
 
     source = shared_data / "xlm-mlm-ende-1024"
     made: dict[tuple, Path] = {}

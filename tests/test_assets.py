@@ -9,9 +9,8 @@ import pytest
 import torch
 from _tolerance import approx_recomputed, assert_rounding_equal
 
-from xlm.hub import load_model
-from xlm.modeling import XLMForQuestionAnsweringSimple, XLMForSequenceClassification, XLMWithLMHeadModel
-from xlm.tokenization import XLMTokenizer
+from xlm import XLMForQuestionAnsweringSimple, XLMForSequenceClassification, XLMTokenizer, XLMWithLMHeadModel
+from xlm.loading import load_model
 from xlm.train import report
 from xlm.train.cards import BASE, CLM, LANGID, QA, clm_table, mlm_tables
 from xlm.train.finetune import evaluate_qa, xquad_questions

@@ -9,8 +9,8 @@ import pytest
 import transformers
 from _parity import HF_CONFIGS
 
-from xlm.configuration import ATTRIBUTE_MAP, XLMConfig
 from xlm.errors import CorruptCheckpointError, InvalidConfigError, ModelNotFoundError, NotAnXLMModelError
+from xlm.models.xlm.configuration import ATTRIBUTE_MAP, XLMConfig
 
 # Keys only transformers' own bookkeeping writes.
 TRANSFORMERS_ONLY = {

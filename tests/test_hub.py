@@ -12,8 +12,9 @@ from _parity import HEADS
 from _tolerance import assert_rounding_equal
 
 import xlm
-from xlm import modeling
-from xlm.hub import load_state_dict, resolve_model_dir, tensor_shapes
+from xlm.files import resolve_model_dir
+from xlm.models.xlm import modeling
+from xlm.weights import load_state_dict, tensor_shapes
 
 INPUTS = {"input_ids": torch.tensor([[1, 40, 987, 5, 2034, 1]]), "langs": torch.tensor([[1, 1, 1, 1, 1, 1]])}
 

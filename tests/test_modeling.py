@@ -22,9 +22,9 @@ from _parity import (
 from _tolerance import assert_rounding_equal
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
-from xlm import modeling
-from xlm.configuration import XLMConfig
 from xlm.errors import InputError, InvalidConfigError
+from xlm.models.xlm import modeling
+from xlm.models.xlm.configuration import XLMConfig
 
 LM, MC, QA_BEAM = "XLMWithLMHeadModel", "XLMForMultipleChoice", "XLMForQuestionAnswering"
 BS, SLEN = 4, 8

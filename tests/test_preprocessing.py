@@ -11,7 +11,7 @@ from pythainlp.tokenize import word_tokenize
 from transformers.models.xlm import tokenization_xlm as hf
 
 from xlm.errors import InvalidConfigError, MissingDependencyError
-from xlm.preprocessing import (
+from xlm.models.xlm.preprocessing import (
     KYTEA_MODEL_ENV,
     Preprocessor,
     align_to_source,

@@ -29,7 +29,7 @@ from xlm.errors import (
     ModelNotFoundError,
     UnknownLanguageError,
 )
-from xlm.tokenization import BatchEncoding, XLMTokenizer, read_merges
+from xlm.models.xlm.tokenization import BatchEncoding, XLMTokenizer, read_merges
 
 XNLI15, ENDE, ENFR = "xlm-mlm-tlm-xnli15-1024", "xlm-mlm-ende-1024", "xlm-mlm-enfr-1024"
 

@@ -3,9 +3,7 @@
 import pytest
 import torch
 
-from xlm.configuration import XLMConfig
-from xlm.modeling import XLMForSequenceClassification
-from xlm.tokenization import XLMTokenizer
+from xlm import XLMConfig, XLMForSequenceClassification, XLMTokenizer
 from xlm.train.batches import IGNORE
 from xlm.train.finetune import (
     HeadLoss,

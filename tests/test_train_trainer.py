@@ -8,8 +8,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from xlm.configuration import XLMConfig
-from xlm.modeling import XLMWithLMHeadModel
+from xlm import XLMConfig, XLMWithLMHeadModel
 from xlm.train.batches import BatchMaker
 from xlm.train.trainer import Trainer, TrainSettings
 

@@ -5,7 +5,6 @@
 >>> fill("Paris is the <mask> of France.", lang="en")
 """
 
-from .configuration import XLMConfig
 from .errors import (
     CorruptCheckpointError,
     InputError,
@@ -16,7 +15,8 @@ from .errors import (
     UnknownLanguageError,
     XLMError,
 )
-from .modeling import (
+from .models.xlm.configuration import XLMConfig
+from .models.xlm.modeling import (
     XLMForMultipleChoice,
     XLMForQuestionAnswering,
     XLMForQuestionAnsweringSimple,
@@ -26,8 +26,8 @@ from .modeling import (
     XLMPreTrainedModel,
     XLMWithLMHeadModel,
 )
+from .models.xlm.tokenization import XLMTokenizer
 from .pipelines import pipeline
-from .tokenization import XLMTokenizer
 
 __version__ = "0.1.0"
 

@@ -87,8 +87,10 @@ def _run(args: argparse.Namespace) -> int:
 
 def describe(model: str) -> dict[str, Any]:
     """What ``xlm info`` shows, as data: config, languages, parameter count, trained heads."""
-    from .configuration import XLMConfig
-    from .hub import HEAD_NAMES, resolve_model_dir, tensor_shapes
+    from .files import resolve_model_dir
+    from .loading import HEAD_NAMES
+    from .models.xlm.configuration import XLMConfig
+    from .weights import tensor_shapes
 
     folder = resolve_model_dir(model)
     config = XLMConfig.from_pretrained(folder)

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from ..errors import InputError, UnknownLanguageError
-from ..hub import resolve_model_dir
+from ..files import resolve_model_dir
 from .cache import LoadedModel, ModelCache, default_cache, head_class
 
 MAX_CHARS = 20_000  # longest text a pipeline accepts: bounds the work one request can cause

@@ -16,11 +16,12 @@ from typing import Any
 import psutil
 import torch
 
-from .. import modeling
 from ..errors import InvalidConfigError
-from ..hub import LoadReport, resolve_model_dir
-from ..modeling import XLMPreTrainedModel
-from ..tokenization import XLMTokenizer
+from ..files import resolve_model_dir
+from ..loading import LoadReport
+from ..models.xlm import modeling
+from ..models.xlm.modeling import XLMPreTrainedModel
+from ..models.xlm.tokenization import XLMTokenizer
 from .kernels import use_onednn_linears
 from .memory import release_freed_memory
 from .precision import answers_agree, model_bytes, pick_precision, probe, reduce_precision
@@ -58,7 +59,7 @@ def head_class(name: str | type[XLMPreTrainedModel] | None, folder: Path) -> typ
     if isinstance(name, type):
         return name
     if name is None:
-        from ..configuration import XLMConfig
+        from ..models.xlm.configuration import XLMConfig
 
         archs = XLMConfig.from_pretrained(folder).architectures or ["XLMWithLMHeadModel"]
         name = archs[0]

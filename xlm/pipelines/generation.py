@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import InputError
-from ..modeling import XLMCache
+from ..models.xlm.modeling import XLMCache
 from .base import Pipeline
 
 MAX_NEW_TOKENS = 512

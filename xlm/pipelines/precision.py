@@ -13,7 +13,7 @@ import warnings
 import torch
 from torch import nn
 
-from ..hub import as_dtype
+from ..weights import as_dtype
 from .kernels import PackedLinear
 from .memory import release_pages
 

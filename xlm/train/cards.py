@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from xlm.hub import load_state_dict, save_state_dict
+from xlm.weights import load_state_dict, save_state_dict
 
 from . import report
 

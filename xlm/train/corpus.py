@@ -279,7 +279,7 @@ def prepare(out: Path, pretokenize: Pretokenize, xquad_dir: Path | None = None) 
 
 def xlm_pretokenizer() -> Pretokenize:
     """The words our XLMTokenizer feeds to BPE: its preprocessing, then lower-casing and accent removal."""
-    from xlm.preprocessing import Preprocessor, lowercase_and_remove_accents
+    from xlm.models.xlm.preprocessing import Preprocessor, lowercase_and_remove_accents
 
     pre = Preprocessor()
 

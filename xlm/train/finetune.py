@@ -20,14 +20,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from xlm.hub import load_model
-from xlm.modeling import (
+from xlm import (
     XLMForQuestionAnsweringSimple,
     XLMForSequenceClassification,
     XLMForTokenClassification,
+    XLMTokenizer,
 )
+from xlm.loading import load_model
 from xlm.pipelines.question_answering import QAFeature, build_qa_features
-from xlm.tokenization import XLMTokenizer
 
 from .batches import IGNORE, pad_examples
 from .corpus import XQUAD_HELDOUT_ARTICLES, xquad_articles

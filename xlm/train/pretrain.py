@@ -10,9 +10,7 @@ from pathlib import Path
 
 import torch
 
-from xlm.configuration import XLMConfig
-from xlm.modeling import XLMWithLMHeadModel
-from xlm.tokenization import XLMTokenizer
+from xlm import XLMConfig, XLMTokenizer, XLMWithLMHeadModel
 
 from .batches import BatchMaker
 from .data import Encoder, load_pairs, load_streams

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from xlm.hub import load_model
-from xlm.modeling import XLMForQuestionAnsweringSimple, XLMForSequenceClassification, XLMWithLMHeadModel
-from xlm.tokenization import XLMTokenizer
+from xlm import XLMForQuestionAnsweringSimple, XLMForSequenceClassification, XLMTokenizer, XLMWithLMHeadModel
+from xlm.loading import load_model
 
 from .corpus import LANGS, xquad_paragraphs
 from .evaluate import clm_report, mlm_report, tlm_effect

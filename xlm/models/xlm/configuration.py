@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidConfigError, NotAnXLMModelError
+from ...errors import InvalidConfigError, NotAnXLMModelError
 
 # Old or generic names -> the field they stand for (transformers' ``attribute_map``).
 ATTRIBUTE_MAP = {
@@ -296,7 +296,7 @@ class XLMConfig:
         **overrides: Any,
     ) -> XLMConfig:
         """Read the config of a checkpoint folder, a Hub id, or a JSON file; ``overrides`` win over its values."""
-        from .hub import read_json, resolve_model_dir
+        from ...files import read_json, resolve_model_dir
 
         path = Path(name_or_path).expanduser()
         if not path.is_file():

@@ -14,14 +14,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .errors import (
+from ...errors import (
     CorruptCheckpointError,
     InputError,
     InvalidConfigError,
     ModelNotFoundError,
     UnknownLanguageError,
 )
-from .hub import read_json, resolve_model_dir
+from ...files import read_json, resolve_model_dir
 from .preprocessing import Preprocessor, Trace, align_to_source, fold_char, lowercase_and_remove_accents
 
 VOCAB_FILE = "vocab.json"

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ...errors import InputError, InvalidConfigError
 from .configuration import XLMConfig
-from .errors import InputError, InvalidConfigError
 
 # ----------------------------------------------------------------------------------------------------------------
 # Outputs
@@ -293,14 +293,14 @@ class XLMPreTrainedModel(nn.Module):
         device: str | torch.device | None = None,
         **kwargs: Any,
     ) -> XLMPreTrainedModel:
-        """Load a Hub-format checkpoint (folder or Hub id); see :func:`xlm.hub.load_model` for ``kwargs``."""
-        from .hub import load_model
+        """Load a Hub-format checkpoint (folder or Hub id); see :func:`xlm.loading.load_model` for ``kwargs``."""
+        from ...loading import load_model
 
         return load_model(cls, name_or_path, dtype=dtype, device=device, **kwargs)
 
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``folder``."""
-        from .hub import save_model
+        from ...loading import save_model
 
         return save_model(self, folder)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import sacremoses
 
-from .errors import InvalidConfigError, MissingDependencyError
+from ...errors import InvalidConfigError, MissingDependencyError
 
 #: Languages cut by a dedicated word segmenter instead of the Moses tokenizer.
 SEGMENTER_LANGS = frozenset({"zh", "th", "ja"})

@@ -1,0 +1,147 @@
+"""Where a checkpoint's files are: a local folder or a Hub snapshot, and its JSON files. No torch here.
+
+A checkpoint is a local folder or a Hub repo id. Hub repos go through ``huggingface_hub.snapshot_download``, so the
+standard cache, ``HF_HUB_OFFLINE``, ``HF_HOME`` and revisions all behave as users of ``transformers`` expect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .errors import CorruptCheckpointError, ModelNotFoundError
+
+CONFIG_NAME = "config.json"
+SAFE_WEIGHTS = "model.safetensors"
+SAFE_INDEX = "model.safetensors.index.json"
+PICKLE_WEIGHTS = "pytorch_model.bin"
+PICKLE_INDEX = "pytorch_model.bin.index.json"
+# Files worth fetching from a Hub repo: configs, tokenizer files, model card, safetensors weights.
+HUB_PATTERNS = ["*.json", "*.txt", "*.md", "*.model", "*.safetensors"]
+
+
+_HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+
+
+def is_hub_id(name: str) -> bool:
+    """True for strings shaped like ``org/name`` or ``name`` (no path separators beyond one slash)."""
+    return bool(_HUB_ID.match(name)) and not name.startswith((".", "~"))
+
+
+def resolve_model_dir(
+    name_or_path: str | os.PathLike,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool | None = None,
+    weights: bool = True,
+) -> Path:
+    """Return the local folder of a checkpoint: the folder itself, or a Hub snapshot (downloaded or cached).
+
+    ``local_files_only=None`` follows ``HF_HUB_OFFLINE``. ``weights=False`` (tokenizer, config) never fetches a
+    pickled ``pytorch_model.bin`` for repos without safetensors. Raises :class:`ModelNotFoundError` with a message that
+    says what was tried.
+    """
+    name = os.fspath(name_or_path)
+    if not name.strip():
+        raise ModelNotFoundError(
+            "No model given: pass a local folder or a Hub id such as FacebookAI/xlm-mlm-en-2048."
+        )
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise ModelNotFoundError(
+            f"{name} is a file; a model is a folder holding config.json and its weights."
+        )
+    if not is_hub_id(name):
+        raise ModelNotFoundError(f"No such model folder: {name}")
+    return _snapshot(name, revision, cache_dir, local_files_only, weights)
+
+
+def _snapshot(
+    repo_id: str, revision: str | None, cache_dir: Any, local_files_only: bool | None, weights: bool
+) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    offline = local_files_only if local_files_only is not None else _env_flag("HF_HUB_OFFLINE")
+    try:
+        folder = Path(
+            snapshot_download(
+                repo_id,
+                revision=revision,
+                cache_dir=cache_dir,
+                local_files_only=offline,
+                allow_patterns=HUB_PATTERNS,
+            )
+        )
+        if weights and not offline and not weight_files(folder):
+            # Old repos ship only pickled weights: fetch them, to be read with weights_only=True.
+            folder = Path(
+                snapshot_download(
+                    repo_id,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    allow_patterns=[PICKLE_WEIGHTS, PICKLE_INDEX],
+                )
+            )
+    except HFValidationError as err:
+        raise ModelNotFoundError(
+            f"{repo_id!r} is neither a local folder nor a valid Hub id ({err})."
+        ) from err
+    except RevisionNotFoundError as err:
+        raise ModelNotFoundError(f"Hub repo {repo_id} has no revision {revision!r}.") from err
+    except GatedRepoError as err:
+        raise ModelNotFoundError(
+            f"Hub repo {repo_id} is gated: log in with a token that has access."
+        ) from err
+    except RepositoryNotFoundError as err:
+        raise ModelNotFoundError(
+            f"No model {repo_id!r} on the Hub (and no local folder of that name)."
+        ) from err
+    except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
+        raise ModelNotFoundError(
+            f"Model {repo_id!r} is not in the local Hub cache and the Hub cannot be reached "
+            f"(offline mode or no network). Download it once online, or pass a local folder."
+        ) from err
+    except OSError as err:  # network failures surface as OSError subclasses
+        raise ModelNotFoundError(f"Could not download {repo_id!r} from the Hub: {err}") from err
+    return folder
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a JSON object, raising :class:`CorruptCheckpointError` with the file name when it is not one."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise ModelNotFoundError(f"{Path(path).name} not found in {Path(path).parent}") from err
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CorruptCheckpointError(f"{path} is not valid JSON: {err}") from err
+    if not isinstance(data, dict):
+        raise CorruptCheckpointError(f"{path} should hold a JSON object, found {type(data).__name__}.")
+    return data
+
+
+def weight_files(folder: Path) -> list[Path]:
+    """The weight files of a checkpoint folder, preferring safetensors, following shard indexes."""
+    for single, index in ((SAFE_WEIGHTS, SAFE_INDEX), (PICKLE_WEIGHTS, PICKLE_INDEX)):
+        if (folder / single).is_file():
+            return [folder / single]
+        if (folder / index).is_file():
+            shards = sorted(set(read_json(folder / index).get("weight_map", {}).values()))
+            return [folder / shard for shard in shards]
+    return []

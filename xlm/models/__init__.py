@@ -1,0 +1,1 @@
+"""Model families, one folder each: configuration, modeling and tokenization of that family."""

@@ -1,0 +1,1 @@
+"""XLM (Lample & Conneau, 2019): configuration, models and heads, tokenizer."""
