@@ -9,7 +9,7 @@ import pytest
 import transformers
 from _parity import HF_CONFIGS
 
-from xlm.errors import CorruptCheckpointError, InvalidConfigError, ModelNotFoundError, NotAnXLMModelError
+from xlm.errors import CorruptCheckpointError, InvalidConfigError, ModelNotFoundError, ModelTypeError
 from xlm.models.xlm.configuration import ATTRIBUTE_MAP, XLMConfig
 
 # Keys only transformers' own bookkeeping writes.
@@ -129,7 +129,7 @@ def test_other_architectures_are_refused(tmp_path, model_type):
         lambda: XLMConfig.from_dict({"model_type": model_type}),
     ):
         with pytest.raises(
-            NotAnXLMModelError, match=f"'{model_type}' checkpoint .* loads XLM checkpoints only"
+            ModelTypeError, match=f"'{model_type}' checkpoint .* XLMConfig loads 'xlm' checkpoints only"
         ):
             load()
 

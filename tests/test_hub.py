@@ -109,7 +109,7 @@ def test_missing_weights_and_bad_json(make_model, tmp_path):
 @pytest.mark.parametrize("model_type", ["xlm-roberta", "bert"])
 def test_other_architectures_are_named(model_type, tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": model_type, "hidden_size": 8}))
-    with pytest.raises(xlm.NotAnXLMModelError, match=model_type):
+    with pytest.raises(xlm.ModelTypeError, match=model_type):
         xlm.XLMModel.from_pretrained(tmp_path)
 
 

@@ -23,6 +23,7 @@ from _tolerance import assert_rounding_equal
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 
 from xlm.errors import InputError, InvalidConfigError
+from xlm.modeling_utils import KVCache
 from xlm.models.xlm import modeling
 from xlm.models.xlm.configuration import XLMConfig
 
@@ -201,7 +202,7 @@ def test_cache_with_inputs_embeds_matches_a_full_causal_run(shared_data):
     data = config_dict(shared_data, "causal")
     ours, theirs = model_pair("XLMModel", data)
     embeds = torch.randn(2, 6, data["emb_dim"])
-    cache = modeling.XLMCache()
+    cache = KVCache()
     with torch.no_grad():
         steps = [ours(inputs_embeds=embeds[:, :t], cache=cache).last_hidden_state for t in range(2, 7)]
         full = theirs(inputs_embeds=embeds).last_hidden_state

@@ -11,7 +11,7 @@ from .errors import (
     InvalidConfigError,
     MissingDependencyError,
     ModelNotFoundError,
-    NotAnXLMModelError,
+    ModelTypeError,
     UnknownLanguageError,
     XLMError,
 )
@@ -37,7 +37,7 @@ __all__ = [
     "InvalidConfigError",
     "MissingDependencyError",
     "ModelNotFoundError",
-    "NotAnXLMModelError",
+    "ModelTypeError",
     "UnknownLanguageError",
     "XLMConfig",
     "XLMError",

@@ -88,8 +88,8 @@ def _run(args: argparse.Namespace) -> int:
 def describe(model: str) -> dict[str, Any]:
     """What ``xlm info`` shows, as data: config, languages, parameter count, trained heads."""
     from .files import resolve_model_dir
-    from .loading import HEAD_NAMES
     from .models.xlm.configuration import XLMConfig
+    from .models.xlm.modeling import HEAD_NAMES
     from .weights import tensor_shapes
 
     folder = resolve_model_dir(model)

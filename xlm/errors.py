@@ -9,8 +9,9 @@ class ModelNotFoundError(XLMError, OSError):
     """A local path or Hub id that cannot be found or reached."""
 
 
-class NotAnXLMModelError(XLMError, ValueError):
-    """A checkpoint of another architecture (xlm-roberta, bert, ...)."""
+class ModelTypeError(XLMError, ValueError):
+    """A checkpoint of a model type this library does not load (bert, ...), or of another family than the class
+    asked to load it."""
 
 
 class CorruptCheckpointError(XLMError, ValueError):

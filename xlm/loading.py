@@ -17,19 +17,9 @@ from .files import resolve_model_dir
 from .weights import as_dtype, load_state_dict, save_state_dict
 
 if TYPE_CHECKING:
-    from .models.xlm.modeling import XLMPreTrainedModel
+    from .modeling_utils import PreTrainedModel
 
-    ModelT = TypeVar("ModelT", bound=XLMPreTrainedModel)
-
-# Parameter-name prefixes of each head, and how to name the head to a person.
-HEAD_NAMES = {
-    "pred_layer": "language-modelling head (pred_layer)",
-    "sequence_summary": "sequence-summary head (sequence_summary)",
-    "logits_proj": "multiple-choice projection (logits_proj)",
-    "qa_outputs": "question-answering head (qa_outputs)",
-    "classifier": "token-classification head (classifier)",
-}
-
+    ModelT = TypeVar("ModelT", bound=PreTrainedModel)
 
 @dataclass
 class LoadReport:
@@ -37,12 +27,13 @@ class LoadReport:
 
     missing_keys: list[str] = field(default_factory=list)
     unexpected_keys: list[str] = field(default_factory=list)
+    head_names: dict[str, str] = field(default_factory=dict)  # parameter prefix -> the head's name for a person
 
     @property
     def untrained_heads(self) -> list[str]:
         """Heads whose weights were missing from the checkpoint, hence randomly initialised."""
         prefixes = {key.split(".", 1)[0] for key in self.missing_keys}
-        return [name for prefix, name in HEAD_NAMES.items() if prefix in prefixes]
+        return [name for prefix, name in self.head_names.items() if prefix in prefixes]
 
     @property
     def warnings(self) -> list[str]:
@@ -51,7 +42,7 @@ class LoadReport:
             f"The {head} is not in the checkpoint: it is randomly initialised (not trained)."
             for head in self.untrained_heads
         ]
-        body = [k for k in self.missing_keys if k.split(".", 1)[0] not in HEAD_NAMES]
+        body = [k for k in self.missing_keys if k.split(".", 1)[0] not in self.head_names]
         if body:
             notes.append(
                 f"{len(body)} weights of the base model are missing and were initialised randomly: "
@@ -103,7 +94,7 @@ def _check_shapes(model: nn.Module, state: dict[str, torch.Tensor], folder: Path
         raise CorruptCheckpointError(f"Weights in {folder} do not fit its config: {_preview(bad)}.")
 
 
-def _materialise_missing(model: XLMPreTrainedModel, device: torch.device) -> None:
+def _materialise_missing(model: PreTrainedModel, device: torch.device) -> None:
     """Give every tensor still on the meta device real storage and the model's own initialisation."""
     for module in model.modules():
         own = list(module.named_parameters(recurse=False)) + list(module.named_buffers(recurse=False))
@@ -154,6 +145,7 @@ def load_model(
     report = LoadReport(
         missing_keys=sorted(k for k in expected if k not in state and k not in tied),
         unexpected_keys=sorted(k for k in state if k not in expected),
+        head_names=cls.head_names,
     )
     _materialise_missing(model, torch.device("cpu"))
     if target is not None:
@@ -178,7 +170,7 @@ def _tied_keys(model: nn.Module) -> set[str]:
     return tied
 
 
-def save_model(model: XLMPreTrainedModel, folder: str | os.PathLike) -> Path:
+def save_model(model: PreTrainedModel, folder: str | os.PathLike) -> Path:
     """Write ``config.json`` and ``model.safetensors`` (tied weights stored once, as transformers does)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

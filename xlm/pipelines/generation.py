@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..errors import InputError
-from ..models.xlm.modeling import XLMCache
+from ..modeling_utils import KVCache
 from .base import Pipeline
 
 MAX_NEW_TOKENS = 512
@@ -107,7 +107,7 @@ class TextGenerationPipeline(Pipeline):
         config = model.config
         lang_id = (self.lang_id(lang) if lang else config.lang_id) if self.uses_langs() else None
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        cache = XLMCache() if config.causal else None  # the model then runs only the positions not cached
+        cache = KVCache() if config.causal else None  # the model then runs only the positions not cached
         ids = list(input_ids)
         proj = model.pred_layer.proj
         for _ in range(max_new_tokens):

@@ -10,81 +10,46 @@ positions attended to, dim = emb_dim, nh = n_heads, hd = dim // nh.
 
 from __future__ import annotations
 
-import math
-import os
 import warnings
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...errors import InputError, InvalidConfigError
+from ...modeling_utils import (
+    BaseModelOutput,
+    KVCache,
+    MaskedLMOutput,
+    ModelOutput,
+    MultipleChoiceModelOutput,
+    PreTrainedModel,
+    QuestionAnsweringModelOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+    additive_bias,
+    attend,
+    check_id_ranges,
+    check_shape,
+    classification_loss,
+    flat_positions,
+    span_loss,
+)
 from .configuration import XLMConfig
+
+# Parameter-name prefixes of each head, and how to name the head to a person.
+HEAD_NAMES = {
+    "pred_layer": "language-modelling head (pred_layer)",
+    "sequence_summary": "sequence-summary head (sequence_summary)",
+    "logits_proj": "multiple-choice projection (logits_proj)",
+    "qa_outputs": "question-answering head (qa_outputs)",
+    "classifier": "token-classification head (classifier)",
+}
 
 # ----------------------------------------------------------------------------------------------------------------
 # Outputs
-
-
-@dataclass
-class ModelOutput:
-    """Base of the outputs: attribute access, ``out["logits"]`` and ``out[0]`` over the fields that are set."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
-
-    def to_tuple(self) -> tuple[Any, ...]:
-        return tuple(self.to_dict().values())
-
-    def __getitem__(self, key: str | int | slice) -> Any:
-        return self.to_dict()[key] if isinstance(key, str) else self.to_tuple()[key]
-
-
-@dataclass
-class BaseModelOutput(ModelOutput):
-    """``last_hidden_state`` (bs, qlen, dim); with ``output_hidden_states`` the n_layers + 1 hidden states (embeddings
-    first); with ``output_attentions`` the n_layers attention weights (bs, nh, qlen, klen)."""
-
-    last_hidden_state: Tensor | None = None
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
-
-
-@dataclass
-class _LogitsOutput(ModelOutput):
-    loss: Tensor | None = None
-    logits: Tensor | None = None
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
-
-
-class MaskedLMOutput(_LogitsOutput):
-    """``logits`` (bs, qlen, vocab_size): scores, or log-probabilities with the adaptive softmax (``asm``)."""
-
-
-class SequenceClassifierOutput(_LogitsOutput):
-    """``logits`` (bs, num_labels)."""
-
-
-class TokenClassifierOutput(_LogitsOutput):
-    """``logits`` (bs, slen, num_labels)."""
-
-
-class MultipleChoiceModelOutput(_LogitsOutput):
-    """``logits`` (bs, num_choices)."""
-
-
-@dataclass
-class QuestionAnsweringModelOutput(ModelOutput):
-    """``start_logits`` and ``end_logits`` (bs, slen)."""
-
-    loss: Tensor | None = None
-    start_logits: Tensor | None = None
-    end_logits: Tensor | None = None
-    hidden_states: tuple[Tensor, ...] | None = None
-    attentions: tuple[Tensor, ...] | None = None
 
 
 @dataclass
@@ -102,40 +67,6 @@ class XLMForQuestionAnsweringOutput(ModelOutput):
     cls_logits: Tensor | None = None
     hidden_states: tuple[Tensor, ...] | None = None
     attentions: tuple[Tensor, ...] | None = None
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Incremental decoding cache
-
-
-class XLMCache:
-    """Keys and values of every layer, so that decoding step by step does not recompute the prefix.
-
-    Pass the same (initially empty) cache to each call together with the whole sequence so far; the model runs only
-    the positions the cache does not hold yet and returns outputs for those. transformers passes an
-    ``EncoderDecoderCache`` (two ``DynamicCache`` objects, the cross-attention one unused by XLM); this is a plain
-    list of per-layer ``(keys, values)`` tensors of shape (bs, nh, seq_len, hd) with the same effect. The two types
-    are not interchangeable. One difference in results: for a non-causal model whose prefix has padding, the new
-    positions here attend with the padding mask of the whole sequence (as a full forward pass would), while
-    transformers applies the newest position's mask to every key.
-    """
-
-    def __init__(self) -> None:
-        self.layers: list[tuple[Tensor, Tensor]] = []
-
-    @property
-    def seq_len(self) -> int:
-        """Number of positions cached."""
-        return self.layers[0][0].shape[2] if self.layers else 0
-
-    def update(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """Append the new keys/values (bs, nh, qlen, hd) of ``layer``; return all of them (bs, nh, klen, hd)."""
-        if layer == len(self.layers):
-            self.layers.append((k, v))
-        else:
-            old_k, old_v = self.layers[layer]
-            self.layers[layer] = (torch.cat([old_k, k], dim=2), torch.cat([old_v, v], dim=2))
-        return self.layers[layer]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -160,7 +91,7 @@ class MultiHeadAttention(nn.Module):
         self,
         x: Tensor,
         bias: Tensor,
-        cache: XLMCache | None = None,
+        cache: KVCache | None = None,
         layer: int = 0,
         head_mask: Tensor | None = None,
         output_attentions: bool = False,
@@ -176,18 +107,9 @@ class MultiHeadAttention(nn.Module):
         if cache is not None:
             k, v = cache.update(layer, k, v)  # (bs, nh, klen, hd)
         p = self.dropout if self.training else 0.0
-        weights = None
-        if output_attentions or head_mask is not None:
-            scores = (q / math.sqrt(self.head_dim)) @ k.transpose(2, 3) + bias  # (bs, nh, qlen, klen)
-            weights = F.softmax(scores.float(), dim=-1).type_as(scores)
-            weights = F.dropout(weights, p=p, training=self.training)
-            if head_mask is not None:
-                weights = weights * head_mask
-            context = weights @ v  # (bs, nh, qlen, hd)
-        else:
-            context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=p)
+        context, weights = attend(q, k, v, bias, p, head_mask, output_attentions)  # (bs, nh, qlen, hd)
         context = context.transpose(1, 2).reshape(bs, qlen, dim)
-        return self.out_lin(context), (weights if output_attentions else None)
+        return self.out_lin(context), weights
 
 
 class TransformerFFN(nn.Module):
@@ -219,26 +141,16 @@ def sinusoidal_embeddings(n_pos: int, dim: int) -> Tensor:
 # Base class and encoder
 
 
-class XLMPreTrainedModel(nn.Module):
-    """Shared plumbing: config, weight initialisation, weight tying, loading and saving."""
+class XLMPreTrainedModel(PreTrainedModel):
+    """XLM's initialisation and names; loading, saving and the rest come from :class:`PreTrainedModel`."""
 
     config_class = XLMConfig
     base_model_prefix = "transformer"
+    head_names: ClassVar[dict[str, str]] = HEAD_NAMES
+    cache_argument: ClassVar[str] = "cache"
 
-    def __init__(self, config: XLMConfig) -> None:
-        super().__init__()
-        config.validate()
-        self.config = config
-
-    @property
-    def base_model(self) -> XLMModel:
-        """The encoder: the model itself, or its ``transformer`` attribute for the heads."""
-        return getattr(self, self.base_model_prefix, self)
-
-    def post_init(self) -> None:
-        """Initialise every weight, then tie the output embeddings (if any) to the input ones."""
-        self.apply(self._init_weights)
-        self.tie_weights()
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.base_model.embeddings
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -261,49 +173,6 @@ class XLMPreTrainedModel(nn.Module):
         elif isinstance(module, nn.LayerNorm):
             module.weight.fill_(1.0)
             module.bias.zero_()
-
-    def tie_weights(self) -> None:
-        """Share the output projection with the input embeddings; only the LM head has one."""
-
-    def new_cache(self) -> XLMCache:
-        """An empty cache for step-by-step decoding (see :class:`XLMCache`)."""
-        return XLMCache()
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.base_model.embeddings
-
-    def num_parameters(self, only_trainable: bool = False) -> int:
-        """Number of parameters, tied ones counted once."""
-        return sum(p.numel() for p in self.parameters() if p.requires_grad or not only_trainable)
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return next(self.parameters()).dtype
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | os.PathLike,
-        *,
-        dtype: str | torch.dtype | None = None,
-        device: str | torch.device | None = None,
-        **kwargs: Any,
-    ) -> XLMPreTrainedModel:
-        """Load a Hub-format checkpoint (folder or Hub id); see :func:`xlm.loading.load_model` for ``kwargs``."""
-        from ...loading import load_model
-
-        return load_model(cls, name_or_path, dtype=dtype, device=device, **kwargs)
-
-    def save_pretrained(self, folder: str | os.PathLike) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` into ``folder``."""
-        from ...loading import save_model
-
-        return save_model(self, folder)
-
 
 class XLMModel(XLMPreTrainedModel):
     """The XLM encoder; returns the hidden states of the last layer (and optionally of all layers / attentions)."""
@@ -333,7 +202,7 @@ class XLMModel(XLMPreTrainedModel):
         token_type_ids: Tensor | None = None,
         position_ids: Tensor | None = None,
         lengths: Tensor | None = None,
-        cache: XLMCache | None = None,
+        cache: KVCache | None = None,
         head_mask: Tensor | None = None,
         inputs_embeds: Tensor | None = None,
         output_attentions: bool | None = None,
@@ -380,9 +249,7 @@ class XLMModel(XLMPreTrainedModel):
             allowed = (pos[None, :] <= pos[past:, None])[None, None]  # (1, 1, qlen, klen)
         else:
             allowed = mask[:, None, None, :]  # (bs, 1, 1, klen)
-        bias = torch.zeros(allowed.shape, dtype=dtype, device=device).masked_fill(
-            ~allowed, torch.finfo(dtype).min
-        )
+        bias = additive_bias(allowed, dtype)
 
         if past:
             input_ids, inputs_embeds, langs, token_type_ids = (
@@ -435,24 +302,20 @@ class XLMModel(XLMPreTrainedModel):
             ("token_type_ids", token_type_ids),
             ("position_ids", position_ids),
         ):
-            _check_shape(name, tensor, shape)
+            check_shape(name, tensor, shape)
         if position_ids is None and shape[1] > config.max_position_embeddings:
             raise InputError(
                 f"The input has {shape[1]} positions; this model handles at most "
                 f"max_position_embeddings={config.max_position_embeddings}."
             )
-        checks = [
-            ("input_ids", input_ids, config.vocab_size, "vocab_size"),
-            ("token_type_ids", token_type_ids, config.vocab_size, "vocab_size"),
-            ("position_ids", position_ids, config.max_position_embeddings, "max_position_embeddings"),
-            ("langs", langs if self.lang_embeddings is not None else None, config.n_langs, "n_langs"),
-        ]
-        for name, ids, upper, limit in checks:
-            if ids is not None and ids.numel() and (ids.min().item() < 0 or ids.max().item() >= upper):
-                raise InputError(
-                    f"{name} must lie in [0, {upper}) ({limit}={upper}); "
-                    f"got values from {ids.min().item()} to {ids.max().item()}."
-                )
+        check_id_ranges(
+            [
+                ("input_ids", input_ids, config.vocab_size, "vocab_size"),
+                ("token_type_ids", token_type_ids, config.vocab_size, "vocab_size"),
+                ("position_ids", position_ids, config.max_position_embeddings, "max_position_embeddings"),
+                ("langs", langs if self.lang_embeddings is not None else None, config.n_langs, "n_langs"),
+            ]
+        )
 
     def _real_tokens(
         self,
@@ -467,7 +330,7 @@ class XLMModel(XLMPreTrainedModel):
         ``lengths`` defaults to the number of non-pad tokens (all positions for ``inputs_embeds``)."""
         if lengths is not None:
             lengths = torch.as_tensor(lengths, device=device)
-            _check_shape("lengths", lengths, (bs,))
+            check_shape("lengths", lengths, (bs,))
             if lengths.max().item() > slen:
                 raise InputError(
                     f"lengths go up to {lengths.max().item()} but the input has {slen} positions."
@@ -487,13 +350,8 @@ class XLMModel(XLMPreTrainedModel):
             return [None] * n_layers
         if head_mask.dim() == 1:
             head_mask = head_mask[None].expand(n_layers, -1)
-        _check_shape("head_mask", head_mask, (n_layers, n_heads))
+        check_shape("head_mask", head_mask, (n_layers, n_heads))
         return list(head_mask.to(dtype).view(n_layers, 1, n_heads, 1, 1))
-
-
-def _check_shape(name: str, tensor: Tensor | None, shape: tuple[int, ...]) -> None:
-    if tensor is not None and tuple(tensor.shape) != shape:
-        raise InputError(f"{name} has shape {tuple(tensor.shape)}, expected {shape}.")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -547,6 +405,13 @@ class XLMWithLMHeadModel(XLMPreTrainedModel):
 
     def get_output_embeddings(self) -> nn.Module:
         return self.pred_layer.proj
+
+    def lm_scores(self, hidden: Tensor) -> Tensor:
+        """Vocabulary logits, or log-probabilities with the adaptive softmax (``asm``), of hidden states (..., dim)."""
+        proj = self.pred_layer.proj
+        if not self.config.asm:
+            return proj(hidden)
+        return proj.log_prob(hidden.flatten(0, -2)).view(*hidden.shape[:-1], -1)
 
     def forward(
         self,
@@ -632,32 +497,10 @@ class XLMForSequenceClassification(XLMPreTrainedModel):
         logits = self.sequence_summary(out.last_hidden_state)  # (bs, num_labels)
         loss = None
         if labels is not None:
-            loss = _classification_loss(logits, labels, self.config.problem_type, self.num_labels)
+            loss = classification_loss(logits, labels, self.config.problem_type, self.num_labels)
         return SequenceClassifierOutput(
             loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
         )
-
-
-def _classification_loss(logits: Tensor, labels: Tensor, problem_type: str | None, num_labels: int) -> Tensor:
-    if problem_type is None:
-        if num_labels == 1:
-            problem_type = "regression"
-        elif labels.dtype in (torch.long, torch.int):
-            problem_type = "single_label_classification"
-        else:
-            problem_type = "multi_label_classification"
-    if problem_type == "regression":
-        return (
-            F.mse_loss(logits.squeeze(), labels.squeeze()) if num_labels == 1 else F.mse_loss(logits, labels)
-        )
-    if problem_type == "single_label_classification":
-        return F.cross_entropy(logits.view(-1, num_labels), labels.view(-1))
-    if problem_type == "multi_label_classification":
-        return F.binary_cross_entropy_with_logits(logits, labels)
-    raise InvalidConfigError(
-        f"problem_type={problem_type!r} is not one of regression, single_label_classification, "
-        "multi_label_classification."
-    )
 
 
 class XLMForQuestionAnsweringSimple(XLMPreTrainedModel):
@@ -689,13 +532,7 @@ class XLMForQuestionAnsweringSimple(XLMPreTrainedModel):
         start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
         loss = None
         if start_positions is not None and end_positions is not None:
-            ignored = start_logits.size(1)
-            start_positions = _flat(start_positions).clamp(0, ignored)
-            end_positions = _flat(end_positions).clamp(0, ignored)
-            loss = (
-                F.cross_entropy(start_logits, start_positions, ignore_index=ignored)
-                + F.cross_entropy(end_logits, end_positions, ignore_index=ignored)
-            ) / 2
+            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
         return QuestionAnsweringModelOutput(
             loss=loss,
             start_logits=start_logits,
@@ -703,11 +540,6 @@ class XLMForQuestionAnsweringSimple(XLMPreTrainedModel):
             hidden_states=out.hidden_states,
             attentions=out.attentions,
         )
-
-
-def _flat(positions: Tensor) -> Tensor:
-    """(bs, 1) -> (bs,), as produced by some data collators."""
-    return positions.squeeze(-1) if positions.dim() > 1 else positions
 
 
 class XLMSQuADHead(nn.Module):
@@ -761,16 +593,16 @@ class XLMSQuADHead(nn.Module):
         bs, slen, dim = hidden.shape
         start_logits = _mask_logits(self.start_logits["dense"](hidden).squeeze(-1), p_mask)  # (bs, slen)
         if start_positions is not None and end_positions is not None:
-            start_positions, end_positions = _flat(start_positions), _flat(end_positions)
+            start_positions, end_positions = flat_positions(start_positions), flat_positions(end_positions)
             start_states = _at(hidden, start_positions)  # (bs, dim)
             end_logits = self._end(hidden, start_states[:, None].expand(-1, slen, -1), p_mask)  # (bs, slen)
             loss = (
                 F.cross_entropy(start_logits, start_positions) + F.cross_entropy(end_logits, end_positions)
             ) / 2
             if cls_index is not None and is_impossible is not None:
-                cls_logits = self._answerable(hidden, start_states, _flat(cls_index))
+                cls_logits = self._answerable(hidden, start_states, flat_positions(cls_index))
                 loss = loss + 0.5 * F.binary_cross_entropy_with_logits(
-                    cls_logits, _flat(is_impossible).to(cls_logits)
+                    cls_logits, flat_positions(is_impossible).to(cls_logits)
                 )
             return {"loss": loss}
 

@@ -14,23 +14,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...errors import (
-    CorruptCheckpointError,
-    InputError,
-    InvalidConfigError,
-    ModelNotFoundError,
-    UnknownLanguageError,
-)
-from ...files import read_json, resolve_model_dir
+from ...errors import CorruptCheckpointError, InputError, InvalidConfigError, ModelNotFoundError
+from ...files import read_json
+from ...tokenization_utils import BatchEncoding, Layout, PreTrainedTokenizer, Span
 from .preprocessing import Preprocessor, Trace, align_to_source, fold_char, lowercase_and_remove_accents
 
 VOCAB_FILE = "vocab.json"
 MERGES_FILE = "merges.txt"
 ASCII_BLANKS = re.compile(r"[ \t\r\f\v]+")  # field separators of merges.txt; U+00A0 may be a piece
-TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
-SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 WORD_END = "</w>"
-SPECIAL_TOKEN_NAMES = ("bos_token", "sep_token", "cls_token", "pad_token", "unk_token", "mask_token")
 EXTRA_SPECIAL_TOKENS = tuple(f"<special{i}>" for i in range(10))
 
 # Settings of the published checkpoints that their Hub repos do not carry in a tokenizer_config.json:
@@ -55,28 +47,7 @@ KNOWN_CHECKPOINTS: dict[str, tuple[bool, str]] = {
 }
 KNOWN_MAX_LENGTH = 512
 
-TextInput = str | Sequence[str]
-Span = tuple[int, int]
-Encoded = tuple[list[int], list[str], list[Span] | None]  # ids, pieces, offsets of one text
-
-
-class BatchEncoding(dict):
-    """The tokenizer's output: a dict of model inputs, also readable as attributes (``enc.input_ids``).
-
-    Values are lists of ints (one list, or one per text for a batch), or ``torch.Tensor`` of shape
-    ``(batch, length)`` with ``return_tensors="pt"``; ``offset_mapping`` is a list of ``(start, end)`` pairs per
-    token, or a ``(batch, length, 2)`` tensor.
-    """
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"BatchEncoding has no {name!r}; it holds {', '.join(self)}") from None
-
-    def to(self, device: Any) -> BatchEncoding:
-        """Move every tensor to ``device`` (a no-op for lists)."""
-        return BatchEncoding({k: v.to(device) if hasattr(v, "to") else v for k, v in self.items()})
+__all__ = ["BatchEncoding", "XLMTokenizer", "read_merges", "read_vocab"]
 
 
 def read_vocab(path: Path) -> dict[str, int]:
@@ -132,14 +103,21 @@ def read_merges(path: Path) -> dict[tuple[str, str], int]:
     return ranks
 
 
-class XLMTokenizer:
+class XLMTokenizer(PreTrainedTokenizer):
     """Tokenizer of the XLM models (Lample & Conneau, 2019): per-language preprocessing, then BPE.
 
-    Pipeline for a text in language ``lang`` (:mod:`xlm.preprocessing`): Moses punctuation replacement and
-    normalisation, non-printing characters removed, then the Moses tokenizer (jieba/rjieba for ``zh``, PyThaiNLP for
-    ``th``, KyTea for ``ja``); lower-casing and accent removal when the checkpoint was trained so
+    Pipeline for a text in language ``lang`` (:mod:`xlm.models.xlm.preprocessing`): Moses punctuation replacement
+    and normalisation, non-printing characters removed, then the Moses tokenizer (jieba/rjieba for ``zh``,
+    PyThaiNLP for ``th``, KyTea for ``ja``); lower-casing and accent removal when the checkpoint was trained so
     (``do_lowercase_and_remove_accent``); BPE with ``</w>`` marking word ends. Special tokens written in the text
     (e.g. the mask token ``<special1>``) are kept whole. Inputs are ``<s> A </s>`` or ``<s> A </s> B </s>``.
+    ``explain`` shows the steps ``replace_unicode_punct``, ``moses_punct_norm``, ``remove_non_printing_chars``,
+    ``moses_tokenize`` (or ``segment (<segmenter>)``), ``lowercase_and_remove_accent`` and ``bpe``.
+
+    ``from_pretrained`` takes its settings from, by priority: keyword arguments; ``tokenizer_config.json``;
+    ``config.json`` (``lang2id``/``id2lang``, ``max_position_embeddings``); the known settings of the published
+    checkpoint of that name (``do_lowercase_and_remove_accent``, languages, 512 positions), as its Hub repo has no
+    tokenizer config.
 
     Differences from ``transformers.XLMTokenizer``:
 
@@ -156,6 +134,9 @@ class XLMTokenizer:
       (where such lines became a bare count) load too, with a warning naming the lines that hold no merge.
     - ``id2lang`` has int keys; there is no ``add_tokens`` (the vocabulary is the checkpoint's).
     """
+
+    vocab_files_names = (VOCAB_FILE, MERGES_FILE)
+    default_lang = "en"
 
     def __init__(
         self,
@@ -177,42 +158,29 @@ class XLMTokenizer:
         kytea_model: str | os.PathLike | None = None,
     ) -> None:
         self.vocab_file, self.merges_file = Path(vocab_file), Path(merges_file)
-        self.encoder = read_vocab(self.vocab_file)
-        self.decoder = {i: t for t, i in self.encoder.items()}
+        specials = {
+            "bos_token": bos_token,
+            "sep_token": sep_token,
+            "cls_token": cls_token,
+            "pad_token": pad_token,
+            "unk_token": unk_token,
+            "mask_token": mask_token,
+        }
+        super().__init__(
+            read_vocab(self.vocab_file),
+            specials,
+            source=self.vocab_file,
+            additional_special_tokens=additional_special_tokens,
+            model_max_length=model_max_length,
+        )
         self.bpe_ranks = read_merges(self.merges_file)
         self.do_lowercase_and_remove_accent = bool(do_lowercase_and_remove_accent)
         self.lang2id, self.id2lang = _language_maps(lang2id, id2lang)
-        self.model_max_length = model_max_length
-        self.bos_token, self.sep_token, self.cls_token = bos_token, sep_token, cls_token
-        self.pad_token, self.unk_token, self.mask_token = pad_token, unk_token, mask_token
-        self.additional_special_tokens = list(additional_special_tokens)
-        self.all_special_tokens = list(
-            dict.fromkeys([*self.special_tokens_map.values(), *additional_special_tokens])
-        )
-        missing = [t for t in self.all_special_tokens if t not in self.encoder]
-        if missing:
-            raise CorruptCheckpointError(f"{self.vocab_file} lacks the special tokens {', '.join(missing)}.")
-        self.all_special_ids = [self.encoder[t] for t in self.all_special_tokens]
-        self.bos_token_id, self.sep_token_id = self.encoder[bos_token], self.encoder[sep_token]
-        self.cls_token_id, self.pad_token_id = self.encoder[cls_token], self.encoder[pad_token]
-        self.unk_token_id, self.mask_token_id = self.encoder[unk_token], self.encoder[mask_token]
-        by_length = sorted(self.all_special_tokens, key=len, reverse=True)
-        self._special_pattern = re.compile("|".join(re.escape(t) for t in by_length))
         self.preprocessor = Preprocessor(zh_segmenter=zh_segmenter, kytea_model=kytea_model)
         self._piece_cache: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
         self._word_cache: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[int, ...]]] = {}
 
     # -- properties ------------------------------------------------------------------------------------------------
-
-    @property
-    def vocab_size(self) -> int:
-        return len(self.encoder)
-
-    def __len__(self) -> int:
-        return len(self.encoder)
-
-    def get_vocab(self) -> dict[str, int]:
-        return dict(self.encoder)
 
     @property
     def do_lower_case(self) -> bool:
@@ -221,10 +189,6 @@ class XLMTokenizer:
     @property
     def zh_segmenter(self) -> str:
         return self.preprocessor.zh_segmenter
-
-    @property
-    def special_tokens_map(self) -> dict[str, str]:
-        return {name: getattr(self, name) for name in SPECIAL_TOKEN_NAMES}
 
     def __repr__(self) -> str:
         langs = ",".join(self.lang2id or {}) or "-"
@@ -293,288 +257,50 @@ class XLMTokenizer:
             self._word_cache[word] = cached
         return cached
 
-    def _check_lang(self, lang: str | None) -> str:
-        if lang is None:
-            return "en"
-        if not isinstance(lang, str):
-            raise InputError(f"lang should be a language code such as 'en', got {lang!r}.")
-        if self.lang2id and lang not in self.lang2id:
-            raise UnknownLanguageError(
-                f"Unknown language {lang!r} for this tokenizer; it knows: {', '.join(self.lang2id)}."
-            )
-        return lang
-
-    def _chunks(self, text: str) -> Iterable[tuple[int, int, bool]]:
-        """(start, end, is_special_token) stretches of ``text``: special tokens written in it stay whole."""
-        start = 0
-        if "<" in text:
-            for match in self._special_pattern.finditer(text):
-                if match.start() > start:
-                    yield start, match.start(), False
-                yield match.start(), match.end(), True
-                start = match.end()
-        if start < len(text) or not text:
-            yield start, len(text), False
-
-    def _encode(self, text: str, lang: str, with_offsets: bool) -> Encoded:
-        """Ids and pieces of ``text`` (no special tokens added), and their offsets when ``with_offsets``."""
-        if not isinstance(text, str):
-            raise InputError(f"Expected text as a string, got {type(text).__name__}.")
+    def _encode_chunk(
+        self, chunk: str, lang: str | None, with_offsets: bool
+    ) -> tuple[list[int], list[str], list[Span | None]]:
+        """Preprocess ``chunk`` in ``lang`` into words, then BPE; spans from the source of each word's characters."""
         ids: list[int] = []
         pieces: list[str] = []
         spans: list[Span | None] = []
-        for start, end, special in self._chunks(text):
-            chunk = text[start:end]
-            if special:
-                ids.append(self.encoder[chunk])
-                pieces.append(chunk)
-                spans.append((start, end))
-                continue
-            words = self.preprocessor.words(chunk, lang)
-            if not with_offsets:
-                for word in words:
-                    _, word_pieces, word_ids = self._word_pieces(word)
-                    pieces.extend(word_pieces)
-                    ids.extend(word_ids)
-                continue
-            parts = [part for word in words for part in self._word_pieces(word)[0]]
-            for part, sources in zip(parts, align_to_source(chunk, parts), strict=True):
-                part_pieces, part_ids = self._pieces(part)
-                ids.extend(part_ids)
-                pieces.extend(part_pieces)
-                spans.extend(_piece_spans(part_pieces, sources, start))
-        return ids, pieces, _fill_gaps(spans, text) if with_offsets else None
+        words = self.preprocessor.words(chunk, lang)
+        if not with_offsets:
+            for word in words:
+                _, word_pieces, word_ids = self._word_pieces(word)
+                pieces.extend(word_pieces)
+                ids.extend(word_ids)
+            return ids, pieces, spans
+        parts = [part for word in words for part in self._word_pieces(word)[0]]
+        for part, sources in zip(parts, align_to_source(chunk, parts), strict=True):
+            part_pieces, part_ids = self._pieces(part)
+            ids.extend(part_ids)
+            pieces.extend(part_pieces)
+            spans.extend(_piece_spans(part_pieces, sources))
+        return ids, pieces, spans
 
-    def tokenize(self, text: str, lang: str | None = None) -> list[str]:
-        """The BPE pieces of ``text`` in ``lang`` (default: English rules), special tokens in the text kept whole."""
-        return self._encode(text, self._check_lang(lang), with_offsets=False)[1]
+    def _complete_spans(self, spans: list[Span | None], text: str) -> list[Span]:
+        return _fill_gaps(spans, text)
 
-    def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
-        """Id of a token (``<unk>``'s for unknown ones), or ids of a list of tokens."""
-        if isinstance(tokens, str):
-            return self.encoder.get(tokens, self.unk_token_id)
-        return [self.encoder.get(t, self.unk_token_id) for t in tokens]
-
-    def convert_ids_to_tokens(
-        self, ids: int | Iterable[int], skip_special_tokens: bool = False
-    ) -> str | list[str]:
-        """Token of an id (``<unk>`` for ids outside the vocabulary), or tokens of a list of ids."""
-        if isinstance(ids, int) or (hasattr(ids, "ndim") and ids.ndim == 0):
-            return self.decoder.get(int(ids), self.unk_token)
-        skip = set(self.all_special_ids) if skip_special_tokens else ()
-        return [self.decoder.get(int(i), self.unk_token) for i in ids if int(i) not in skip]
+    def _special_layout(self, pair: bool) -> Layout:
+        """``<s> A </s>`` or ``<s> A </s> B </s>``."""
+        return [self.bos_token_id], [self.sep_token_id], [self.sep_token_id] if pair else []
 
     def convert_tokens_to_string(self, tokens: Iterable[str]) -> str:
         """Join BPE pieces back into text: ``</w>`` becomes a space."""
         return "".join(tokens).replace(WORD_END, " ").strip()
 
-    def decode(self, ids: int | Iterable[int], skip_special_tokens: bool = False) -> str:
-        """The (pre-processed, space-separated) text of ``ids``."""
-        tokens = self.convert_ids_to_tokens(ids, skip_special_tokens=skip_special_tokens)
-        return self.convert_tokens_to_string([tokens] if isinstance(tokens, str) else tokens)
-
-    def batch_decode(
-        self, sequences: Iterable[Iterable[int]], skip_special_tokens: bool = False
-    ) -> list[str]:
-        return [self.decode(ids, skip_special_tokens=skip_special_tokens) for ids in sequences]
-
-    # -- model inputs ----------------------------------------------------------------------------------------------
-
-    def build_inputs_with_special_tokens(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
-    ) -> list[int]:
-        """``<s> A </s>`` or ``<s> A </s> B </s>``."""
-        ids = [self.bos_token_id, *token_ids_0, self.sep_token_id]
-        return ids if token_ids_1 is None else [*ids, *token_ids_1, self.sep_token_id]
-
-    def get_special_tokens_mask(
-        self,
-        token_ids_0: list[int],
-        token_ids_1: list[int] | None = None,
-        already_has_special_tokens: bool = False,
-    ) -> list[int]:
-        """1 at special-token positions of the built input, 0 elsewhere."""
-        if already_has_special_tokens:
-            if token_ids_1 is not None:
-                raise InputError("token_ids_1 must be None when the ids already hold special tokens.")
-            special = set(self.all_special_ids)
-            return [int(i in special) for i in token_ids_0]
-        mask = [1, *[0] * len(token_ids_0), 1]
-        return mask if token_ids_1 is None else [*mask, *[0] * len(token_ids_1), 1]
-
-    def create_token_type_ids_from_sequences(
-        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
-    ) -> list[int]:
-        """0 over ``<s> A </s>``, 1 over ``B </s>``."""
-        types = [0] * (len(token_ids_0) + 2)
-        return types if token_ids_1 is None else types + [1] * (len(token_ids_1) + 1)
-
-    def num_special_tokens_to_add(self, pair: bool = False) -> int:
-        return 3 if pair else 2
-
-    def encode(
-        self,
-        text: str,
-        text_pair: str | None = None,
-        *,
-        lang: str | None = None,
-        add_special_tokens: bool = True,
-    ) -> list[int]:
-        """Ids of ``text`` (and ``text_pair``), with ``<s>``/``</s>`` when ``add_special_tokens``."""
-        return self(text, text_pair, lang=lang, add_special_tokens=add_special_tokens)["input_ids"]
-
-    def __call__(
-        self,
-        text: TextInput,
-        text_pair: TextInput | None = None,
-        *,
-        lang: str | Sequence[str] | None = None,
-        pair_lang: str | Sequence[str] | None = None,
-        add_special_tokens: bool = True,
-        padding: bool | str = False,
-        truncation: bool | str = False,
-        max_length: int | None = None,
-        pad_to_multiple_of: int | None = None,
-        return_tensors: str | None = None,
-        return_token_type_ids: bool | None = None,
-        return_attention_mask: bool = True,
-        return_special_tokens_mask: bool = False,
-        return_offsets_mapping: bool = False,
-        return_langs: bool | None = None,
-    ) -> BatchEncoding:
-        """Encode a text or a batch of texts (optionally paired) into model inputs.
-
-        ``lang`` (one code, or one per text) selects the preprocessing; ``pair_lang`` the second texts' (default:
-        ``lang``). Keys: ``input_ids``, ``attention_mask`` (unless ``return_attention_mask=False``), and on request
-        ``token_type_ids``, ``special_tokens_mask``, ``offset_mapping`` (spans in the original texts, ``(0, 0)`` for
-        added special tokens), ``langs`` (language id of every position; by default whenever ``lang`` is given and
-        the tokenizer has ``lang2id``). ``padding``: ``True``/``"longest"`` or ``"max_length"``; ``truncation``:
-        ``True``/``"longest_first"``, ``"only_first"`` or ``"only_second"``, to ``max_length`` (default:
-        ``model_max_length``). A single text gives flat lists, a batch lists of lists; ``return_tensors="pt"``
-        gives ``torch`` tensors of shape ``(batch, length)``.
-        """
-        batched = not isinstance(text, str)
-        texts = _as_list(text, "text")
-        pairs = [None] * len(texts) if text_pair is None else _as_list(text_pair, "text_pair")
-        if len(pairs) != len(texts) or (batched and isinstance(text_pair, str)):
-            raise InputError(f"Got {len(texts)} texts but {len(pairs)} text pairs: give one pair per text.")
-        langs = _per_text(lang, len(texts), "lang")
-        pair_langs = langs if pair_lang is None else _per_text(pair_lang, len(texts), "pair_lang")
-        if return_langs is None:
-            return_langs = lang is not None and bool(self.lang2id)
-        if return_langs and (lang is None or not self.lang2id):
-            raise InputError("return_langs=True needs lang=... and a tokenizer with lang2id.")
-        strategy = _truncation_strategy(truncation)
-        if strategy != "do_not_truncate" and max_length is None:
-            max_length = self.model_max_length
-        budget = None
-        if strategy != "do_not_truncate" and max_length is not None:
-            budget = max_length - (
-                self.num_special_tokens_to_add(text_pair is not None) if add_special_tokens else 0
-            )
-
-        wanted = {
-            "input_ids": True,
-            "token_type_ids": bool(return_token_type_ids),
-            "attention_mask": return_attention_mask,
-            "special_tokens_mask": return_special_tokens_mask,
-            "offset_mapping": return_offsets_mapping,
-            "langs": return_langs,
-        }
-        rows = []
-        for first, second, lang_a, lang_b in zip(texts, pairs, langs, pair_langs, strict=True):
-            a = self._encode(first, self._check_lang(lang_a), return_offsets_mapping)
-            b = (
-                None
-                if second is None
-                else self._encode(second, self._check_lang(lang_b), return_offsets_mapping)
-            )
-            if budget is not None:
-                a, b = _truncate(a, b, budget, strategy)
-            rows.append(self._example(a, b, lang_a, lang_b, add_special_tokens))
-        columns = {key: [row[key] for row in rows] for key, on in wanted.items() if on}
-        columns = self._pad(columns, padding, max_length, pad_to_multiple_of)
-        if return_tensors is not None:
-            return BatchEncoding(_to_tensors(columns, return_tensors))
-        return BatchEncoding(columns if batched else {k: v[0] for k, v in columns.items()})
-
-    def _example(
-        self, a: Encoded, b: Encoded | None, lang_a: str | None, lang_b: str | None, add_special_tokens: bool
-    ) -> dict[str, list]:
-        """Every model-input column of one example (before padding)."""
-        ids_a, _, spans_a = a
-        ids_b, _, spans_b = b if b is not None else ([], [], [])
-        lang_ids = self.lang2id or {}
-        la, lb = lang_ids.get(lang_a or "", 0), lang_ids.get(lang_b or "", 0)
-        if not add_special_tokens:
-            input_ids = [*ids_a, *ids_b]
-            return {
-                "input_ids": input_ids,
-                "token_type_ids": [0] * len(ids_a) + [1] * len(ids_b),
-                "attention_mask": [1] * len(input_ids),
-                "special_tokens_mask": [0] * len(input_ids),
-                "offset_mapping": [*(spans_a or []), *(spans_b or [])],
-                "langs": [la] * len(ids_a) + [lb] * len(ids_b),
-            }
-        pair = None if b is None else ids_b
-        input_ids = self.build_inputs_with_special_tokens(ids_a, pair)
-        none: Span = (0, 0)
-        spans = [none, *(spans_a or []), none] + ([] if b is None else [*(spans_b or []), none])
-        return {
-            "input_ids": input_ids,
-            "token_type_ids": self.create_token_type_ids_from_sequences(ids_a, pair),
-            "attention_mask": [1] * len(input_ids),
-            "special_tokens_mask": self.get_special_tokens_mask(ids_a, pair),
-            "offset_mapping": spans,
-            "langs": [la] * (len(ids_a) + 2) + ([] if b is None else [lb] * (len(ids_b) + 1)),
-        }
-
-    def _pad(
-        self, columns: dict[str, list], padding: bool | str, max_length: int | None, multiple: int | None
-    ) -> dict[str, list]:
-        if padding is False or padding == "do_not_pad":
-            return columns
-        if padding is True or padding == "longest":
-            target = max((len(ids) for ids in columns["input_ids"]), default=0)
-        elif padding == "max_length":
-            target = max_length if max_length is not None else self.model_max_length
-            if target is None:
-                raise InputError(
-                    "padding='max_length' needs max_length (this tokenizer has no model_max_length)."
-                )
-        else:
-            raise InputError(
-                f"padding should be True, False, 'longest', 'max_length' or 'do_not_pad', got {padding!r}."
-            )
-        if multiple:
-            target = -(-target // multiple) * multiple
-        fill = {
-            "input_ids": self.pad_token_id,
-            "token_type_ids": 0,
-            "attention_mask": 0,
-            "special_tokens_mask": 1,
-            "offset_mapping": (0, 0),
-        }
-        padded = {}
-        for key, rows in columns.items():
-            padded[key] = [
-                row + [fill[key] if key != "langs" else (row[-1] if row else 0)] * (target - len(row))
-                for row in rows
-            ]
-        return padded
-
     # -- inspection ------------------------------------------------------------------------------------------------
 
-    def explain(self, text: str, lang: str | None = None, add_special_tokens: bool = False) -> dict[str, Any]:
-        """Every step of the tokenization of ``text``, as plain JSON-able data (for a tokenizer inspector).
+    def _describe(self, lang: str | None) -> dict[str, Any]:
+        return {
+            "lang": lang,
+            "lang_id": (self.lang2id or {}).get(lang),
+            "segmenter": self.preprocessor.segmenter_name(lang),
+            "do_lowercase_and_remove_accent": self.do_lowercase_and_remove_accent,
+        }
 
-        Returns ``{"text", "lang", "lang_id", "segmenter", "do_lowercase_and_remove_accent", "steps", "tokens",
-        "ids", "offsets"}``. ``steps`` is a list of ``{"step": name, "output": str | list[str]}`` in pipeline order
-        (e.g. ``replace_unicode_punct``, ``moses_punct_norm``, ``remove_non_printing_chars``, ``moses_tokenize``,
-        ``lowercase_and_remove_accent``, ``bpe``); special tokens written in the text appear whole in each step.
-        ``offsets`` are ``[start, end]`` spans of ``text`` per token.
-        """
-        code = self._check_lang(lang)
+    def _steps(self, text: str, lang: str | None) -> Trace:
         chunk_traces: list[Trace | str] = []
         for start, end, special in self._chunks(text):
             chunk = text[start:end]
@@ -582,32 +308,14 @@ class XLMTokenizer:
                 chunk_traces.append(chunk)
                 continue
             trace: Trace = []
-            words = self.preprocessor.words(chunk, code, trace)
+            words = self.preprocessor.words(chunk, lang, trace)
             encoded = [self._word_pieces(word) for word in words]
             if self.do_lowercase_and_remove_accent:
                 parts = [part for word_parts, _, _ in encoded for part in word_parts]
                 trace.append({"step": "lowercase_and_remove_accent", "output": parts})
             trace.append({"step": "bpe", "output": [p for _, pieces, _ in encoded for p in pieces]})
             chunk_traces.append(trace)
-        enc = self(
-            text,
-            lang=lang,
-            add_special_tokens=add_special_tokens,
-            return_offsets_mapping=True,
-            return_attention_mask=False,
-            return_langs=False,
-        )
-        return {
-            "text": text,
-            "lang": code,
-            "lang_id": (self.lang2id or {}).get(code),
-            "segmenter": self.preprocessor.segmenter_name(code),
-            "do_lowercase_and_remove_accent": self.do_lowercase_and_remove_accent,
-            "steps": _merge_traces(chunk_traces),
-            "tokens": self.convert_ids_to_tokens(enc["input_ids"]),
-            "ids": enc["input_ids"],
-            "offsets": [list(span) for span in enc["offset_mapping"]],
-        }
+        return _merge_traces(chunk_traces)
 
     # -- files -----------------------------------------------------------------------------------------------------
 
@@ -626,62 +334,32 @@ class XLMTokenizer:
         merges_path.write_text("".join(f"{a} {b}\n" for a, b in merges), encoding="utf-8")
         return str(vocab_path), str(merges_path)
 
-    def save_pretrained(self, save_directory: str | os.PathLike) -> tuple[str, ...]:
-        """Write the vocabulary, merges, ``tokenizer_config.json`` and ``special_tokens_map.json`` (Hub format)."""
-        folder = Path(save_directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        files = self.save_vocabulary(folder)
-        config = {
-            "tokenizer_class": "XLMTokenizer",
+    def _config_entries(self) -> dict[str, Any]:
+        return {
             "do_lowercase_and_remove_accent": self.do_lowercase_and_remove_accent,
             "lang2id": self.lang2id,
             "id2lang": None if self.id2lang is None else {str(i): lang for i, lang in self.id2lang.items()},
-            "model_max_length": self.model_max_length,
-            **self.special_tokens_map,
-            "additional_special_tokens": self.additional_special_tokens,
-            "clean_up_tokenization_spaces": False,
         }
-        special_map = {**self.special_tokens_map, "additional_special_tokens": self.additional_special_tokens}
-        written = []
-        for name, data in [(TOKENIZER_CONFIG_FILE, config), (SPECIAL_TOKENS_MAP_FILE, special_map)]:
-            path = folder / name
-            path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-            written.append(str(path))
-        return (*files, *written)
 
     @classmethod
-    def from_pretrained(
-        cls,
-        name_or_path: str | os.PathLike,
-        *,
-        revision: str | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        local_files_only: bool | None = None,
-        **kwargs: Any,
-    ) -> XLMTokenizer:
-        """Load from a local folder or Hub repo holding ``vocab.json`` and ``merges.txt``.
+    def _default_settings(cls, name_or_path: str, folder: Path) -> dict[str, Any]:
+        """The published checkpoint's known settings, then config.json's language maps and length limit."""
+        return _known_settings(name_or_path) | _settings_from_model_config(folder)
 
-        Settings come from, by priority: ``kwargs``; ``tokenizer_config.json``; ``config.json`` (``lang2id``/
-        ``id2lang``, ``max_position_embeddings``); the known settings of the published checkpoint of that name
-        (``do_lowercase_and_remove_accent``, languages, 512 positions), as its Hub repo has no tokenizer config.
-        """
-        folder = resolve_model_dir(
-            name_or_path,
-            revision=revision,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            weights=False,
-        )
-        missing = [name for name in (VOCAB_FILE, MERGES_FILE) if not (folder / name).is_file()]
+    @classmethod
+    def _settings_from_tokenizer_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        settings = super()._settings_from_tokenizer_config(config) | _lang_settings(config)
+        if config.get("do_lowercase_and_remove_accent") is not None:
+            settings["do_lowercase_and_remove_accent"] = config["do_lowercase_and_remove_accent"]
+        return settings
+
+    @classmethod
+    def _from_folder(cls, folder: Path, settings: dict[str, Any]) -> XLMTokenizer:
+        missing = cls._missing_files(folder)
         if missing:
             raise ModelNotFoundError(
                 f"{folder} has no {' or '.join(missing)}: an XLM tokenizer needs vocab.json and merges.txt."
             )
-        settings = _known_settings(os.fspath(name_or_path))
-        settings.update(_settings_from_model_config(folder))
-        if (folder / TOKENIZER_CONFIG_FILE).is_file():
-            settings.update(_settings_from_tokenizer_config(read_json(folder / TOKENIZER_CONFIG_FILE)))
-        settings.update(kwargs)
         return cls(folder / VOCAB_FILE, folder / MERGES_FILE, **settings)
 
 
@@ -736,34 +414,14 @@ def _settings_from_model_config(folder: Path) -> dict[str, Any]:
     return settings
 
 
-def _settings_from_tokenizer_config(config: dict[str, Any]) -> dict[str, Any]:
-    """The keyword arguments of XLMTokenizer that a tokenizer_config.json sets (special tokens may be dicts)."""
-    settings = _lang_settings(config)
-    for key in ("do_lowercase_and_remove_accent", "model_max_length", *SPECIAL_TOKEN_NAMES):
-        value = config.get(key)
-        if isinstance(value, dict) and "content" in value:
-            value = value["content"]
-        if value is not None:
-            settings[key] = value
-    if "model_max_length" in settings and not 0 < settings["model_max_length"] < 1 << 40:
-        settings["model_max_length"] = None  # transformers writes int(1e30) for "no limit"
-    # transformers 4 writes additional_special_tokens, transformers 5 extra_special_tokens
-    extra = config.get("additional_special_tokens") or config.get("extra_special_tokens")
-    if isinstance(extra, dict):
-        extra = list(extra.values())
-    if extra:
-        settings["additional_special_tokens"] = [t["content"] if isinstance(t, dict) else t for t in extra]
-    return settings
-
-
-def _piece_spans(pieces: tuple[str, ...], sources: list[list[int]], base: int) -> list[Span | None]:
+def _piece_spans(pieces: tuple[str, ...], sources: list[list[int]]) -> list[Span | None]:
     """Source span of each BPE piece of one word, from the source indices of the word's characters."""
     spans: list[Span | None] = []
     position = 0
     for k, piece in enumerate(pieces):
         length = len(piece) - (len(WORD_END) if k == len(pieces) - 1 and piece.endswith(WORD_END) else 0)
         indices = [i for char_sources in sources[position : position + length] for i in char_sources]
-        spans.append((base + min(indices), base + max(indices) + 1) if indices else None)
+        spans.append((min(indices), max(indices) + 1) if indices else None)
         position += length
     return spans
 
@@ -807,74 +465,3 @@ def _merge_traces(chunk_traces: list[Trace | str]) -> Trace:
             output = [item for o in outputs for item in ([o] if isinstance(o, str) else o)]
         merged.append({"step": step["step"], "output": output})
     return merged
-
-
-def _as_list(value: TextInput, name: str) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise InputError(f"{name} should be a string or a list of strings, got {type(value).__name__}.")
-
-
-def _per_text(lang: str | Sequence[str] | None, n: int, name: str) -> list[str | None]:
-    if lang is None or isinstance(lang, str):
-        return [lang] * n
-    langs = list(lang)
-    if len(langs) != n:
-        raise InputError(f"{name} has {len(langs)} languages for {n} texts.")
-    return langs
-
-
-def _truncation_strategy(truncation: bool | str) -> str:
-    if truncation is True:
-        return "longest_first"
-    if truncation is False:
-        return "do_not_truncate"
-    if truncation in {"longest_first", "only_first", "only_second", "do_not_truncate"}:
-        return truncation
-    raise InputError(
-        f"truncation should be True, False, 'longest_first', 'only_first', 'only_second' or 'do_not_truncate', "
-        f"got {truncation!r}."
-    )
-
-
-def _truncate(a: Encoded, b: Encoded | None, budget: int, strategy: str) -> tuple[Encoded, Encoded | None]:
-    """Cut tokens from the end of the texts so that they fit in ``budget`` tokens together (as transformers)."""
-    if budget < 0:
-        raise InputError("max_length is smaller than the special tokens alone.")
-    len_a, len_b = len(a[0]), 0 if b is None else len(b[0])
-    excess = len_a + len_b - budget
-    if excess <= 0:
-        return a, b
-    if b is None or strategy == "only_first":
-        cut_a, cut_b = excess, 0
-    elif strategy == "only_second":
-        cut_a, cut_b = 0, excess
-    else:  # longest_first: the longer text down to the shorter one, then both evenly (the second one more if odd)
-        first = min(abs(len_a - len_b), excess)
-        rest = excess - first
-        cut_a = first + rest // 2 if len_a > len_b else rest // 2
-        cut_b = excess - cut_a
-    if cut_a > len_a or cut_b > len_b:
-        which = "first" if cut_a > len_a else "second"
-        raise InputError(
-            f"Cannot fit the input in max_length by cutting only the {which} text ({excess} too many)."
-        )
-    return _keep(a, len_a - cut_a), None if b is None else _keep(b, len_b - cut_b)
-
-
-def _keep(encoded: Encoded, n: int) -> Encoded:
-    ids, pieces, spans = encoded
-    return ids[:n], pieces[:n], None if spans is None else spans[:n]
-
-
-def _to_tensors(columns: dict[str, list], kind: str) -> dict[str, Any]:
-    if kind != "pt":
-        raise InputError(f"return_tensors should be None or 'pt', got {kind!r}.")
-    import torch
-
-    lengths = {len(row) for rows in columns.values() for row in rows}
-    if len(lengths) > 1:
-        raise InputError("Texts of different lengths cannot form one tensor: pass padding=True.")
-    return {key: torch.tensor(rows, dtype=torch.long) for key, rows in columns.items()}

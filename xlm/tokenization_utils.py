@@ -1,0 +1,642 @@
+"""What every family's tokenizer shares: model inputs from texts (pairs, padding, truncation, tensors, offsets,
+special-token masks, token types), ids back to text, vocabulary look-ups, and the Hub-format file plumbing.
+
+A family subclasses :class:`PreTrainedTokenizer` and fills in its hooks:
+
+- :meth:`~PreTrainedTokenizer._encode_chunk`: ids, pieces and source spans of a stretch of text that holds no
+  special token (special tokens written in a text are found here and kept whole);
+- :meth:`~PreTrainedTokenizer._special_layout`: the special tokens before, between and after the texts;
+- :meth:`~PreTrainedTokenizer.convert_tokens_to_string`: how pieces join back into text;
+- :meth:`~PreTrainedTokenizer.save_vocabulary` and :meth:`~PreTrainedTokenizer._from_folder`: the vocabulary files;
+- :meth:`~PreTrainedTokenizer._describe` and :meth:`~PreTrainedTokenizer._steps`: what the tokenizer inspector shows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from .errors import CorruptCheckpointError, InputError, UnknownLanguageError
+from .files import read_json, resolve_model_dir
+
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
+NO_LIMIT = 1 << 40  # transformers writes int(1e30) as model_max_length for "no limit"
+
+TextInput = str | Sequence[str]
+Span = tuple[int, int]
+Encoded = tuple[list[int], list[str], list[Span] | None]  # ids, pieces, offsets of one text
+Layout = tuple[
+    list[int], list[int], list[int]
+]  # special ids before the first text, after it, after the second
+Trace = list[dict[str, Any]]  # the inspector's steps: {"step": name, "output": str | list[str]}
+TokenizerT = TypeVar("TokenizerT", bound="PreTrainedTokenizer")
+
+
+class BatchEncoding(dict):
+    """The tokenizer's output: a dict of model inputs, also readable as attributes (``enc.input_ids``).
+
+    Values are lists of ints (one list, or one per text for a batch), or ``torch.Tensor`` of shape
+    ``(batch, length)`` with ``return_tensors="pt"``; ``offset_mapping`` is a list of ``(start, end)`` pairs per
+    token, or a ``(batch, length, 2)`` tensor.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"BatchEncoding has no {name!r}; it holds {', '.join(self)}") from None
+
+    def to(self, device: Any) -> BatchEncoding:
+        """Move every tensor to ``device`` (a no-op for lists)."""
+        return BatchEncoding({k: v.to(device) if hasattr(v, "to") else v for k, v in self.items()})
+
+
+class PreTrainedTokenizer:
+    """Base of the families' tokenizers: a fixed vocabulary (``encoder``: token -> id), special tokens that must be in
+    it, and everything that turns texts into model inputs and back. See the module docstring for the hooks.
+
+    ``lang`` is accepted everywhere; it is checked against ``lang2id`` where the family has language ids and passed
+    to :meth:`_encode_chunk`, which may ignore it.
+    """
+
+    #: Names of the special-token attributes (``bos_token`` ...), in the order ``special_tokens_map`` lists them.
+    special_token_names: ClassVar[tuple[str, ...]] = (
+        "bos_token",
+        "sep_token",
+        "cls_token",
+        "pad_token",
+        "unk_token",
+        "mask_token",
+    )
+    #: Names of the files that hold the vocabulary in a checkpoint folder.
+    vocab_files_names: ClassVar[tuple[str, ...]] = ()
+    #: Token type id of the second text's positions (and of the special tokens after it).
+    pair_type_id: ClassVar[int] = 1
+    #: Language assumed when none is given.
+    default_lang: ClassVar[str | None] = None
+
+    bos_token: str
+    eos_token: str
+    sep_token: str
+    cls_token: str
+    pad_token: str
+    unk_token: str
+    mask_token: str
+    bos_token_id: int
+    eos_token_id: int
+    sep_token_id: int
+    cls_token_id: int
+    pad_token_id: int
+    unk_token_id: int
+    mask_token_id: int
+    lang2id: dict[str, int] | None = None
+    id2lang: dict[int, str] | None = None
+
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        special_tokens: dict[str, str],
+        *,
+        source: str | os.PathLike,
+        additional_special_tokens: Sequence[str] = (),
+        model_max_length: int | None = None,
+    ) -> None:
+        """``special_tokens`` maps each of :attr:`special_token_names` to its token; ``source`` names the vocabulary
+        file in error messages."""
+        self.encoder = vocab
+        self.decoder = {i: t for t, i in vocab.items()}
+        self.model_max_length = model_max_length
+        self.additional_special_tokens = list(additional_special_tokens)
+        self.all_special_tokens = list(
+            dict.fromkeys([*special_tokens.values(), *self.additional_special_tokens])
+        )
+        missing = [t for t in self.all_special_tokens if t not in vocab]
+        if missing:
+            raise CorruptCheckpointError(f"{source} lacks the special tokens {', '.join(missing)}.")
+        for name in self.special_token_names:
+            setattr(self, name, special_tokens[name])
+            setattr(self, f"{name}_id", vocab[special_tokens[name]])
+        self.all_special_ids = [vocab[t] for t in self.all_special_tokens]
+        by_length = sorted(self.all_special_tokens, key=len, reverse=True)
+        self._special_pattern = re.compile("|".join(re.escape(t) for t in by_length))
+
+    # -- family hooks ----------------------------------------------------------------------------------------------
+
+    def _encode_chunk(
+        self, chunk: str, lang: str | None, with_offsets: bool
+    ) -> tuple[list[int], list[str], list]:
+        """Ids, pieces and (when ``with_offsets``) each piece's ``(start, end)`` span of ``chunk`` (``None`` where
+        the family cannot tell: :meth:`_complete_spans` fills those) of a text that holds no special token."""
+        raise NotImplementedError
+
+    def _complete_spans(self, spans: list, text: str) -> list[Span]:
+        """The final offsets of a whole text's tokens from the spans :meth:`_encode_chunk` gave (as they are)."""
+        return spans
+
+    def _special_layout(self, pair: bool) -> Layout:
+        """Special-token ids before the first text, right after it, and after the second text (if ``pair``)."""
+        raise NotImplementedError
+
+    def convert_tokens_to_string(self, tokens: Iterable[str]) -> str:
+        """Join pieces back into text."""
+        raise NotImplementedError
+
+    def save_vocabulary(
+        self, save_directory: str | os.PathLike, filename_prefix: str | None = None
+    ) -> tuple[str, ...]:
+        """Write the vocabulary files into an existing folder; return their paths."""
+        raise NotImplementedError
+
+    def _config_entries(self) -> dict[str, Any]:
+        """The family's own settings written into ``tokenizer_config.json`` (as its keyword arguments name them)."""
+        return {}
+
+    @classmethod
+    def _from_folder(cls: type[TokenizerT], folder: Path, settings: dict[str, Any]) -> TokenizerT:
+        """Build the tokenizer from a checkpoint folder's vocabulary files and the gathered keyword arguments."""
+        raise NotImplementedError
+
+    @classmethod
+    def _default_settings(cls, name_or_path: str, folder: Path) -> dict[str, Any]:
+        """Keyword arguments known before ``tokenizer_config.json`` is read (e.g. from ``config.json``)."""
+        return {}
+
+    def _describe(self, lang: str | None) -> dict[str, Any]:
+        """The inspector's header: ``lang``, ``lang_id``, ``segmenter``, ``do_lowercase_and_remove_accent``."""
+        raise NotImplementedError
+
+    def _steps(self, text: str, lang: str | None) -> Trace:
+        """The inspector's steps from ``text`` to pieces, special tokens written in the text kept whole."""
+        raise NotImplementedError
+
+    # -- vocabulary --------------------------------------------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.encoder)
+
+    def __len__(self) -> int:
+        return len(self.encoder)
+
+    def get_vocab(self) -> dict[str, int]:
+        return dict(self.encoder)
+
+    @property
+    def special_tokens_map(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in self.special_token_names}
+
+    def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
+        """Id of a token (``<unk>``'s for unknown ones), or ids of a list of tokens."""
+        if isinstance(tokens, str):
+            return self.encoder.get(tokens, self.unk_token_id)
+        return [self.encoder.get(t, self.unk_token_id) for t in tokens]
+
+    def convert_ids_to_tokens(
+        self, ids: int | Iterable[int], skip_special_tokens: bool = False
+    ) -> str | list[str]:
+        """Token of an id (``<unk>`` for ids outside the vocabulary), or tokens of a list of ids."""
+        if isinstance(ids, int) or (hasattr(ids, "ndim") and ids.ndim == 0):
+            return self.decoder.get(int(ids), self.unk_token)
+        skip = set(self.all_special_ids) if skip_special_tokens else ()
+        return [self.decoder.get(int(i), self.unk_token) for i in ids if int(i) not in skip]
+
+    def decode(self, ids: int | Iterable[int], skip_special_tokens: bool = False) -> str:
+        """The text of ``ids`` (special tokens written out unless ``skip_special_tokens``)."""
+        tokens = self.convert_ids_to_tokens(ids, skip_special_tokens=skip_special_tokens)
+        return self.convert_tokens_to_string([tokens] if isinstance(tokens, str) else tokens)
+
+    def batch_decode(
+        self, sequences: Iterable[Iterable[int]], skip_special_tokens: bool = False
+    ) -> list[str]:
+        return [self.decode(ids, skip_special_tokens=skip_special_tokens) for ids in sequences]
+
+    # -- texts to pieces ---------------------------------------------------------------------------------------------
+
+    def _check_lang(self, lang: str | None) -> str | None:
+        if lang is None:
+            return self.default_lang
+        if not isinstance(lang, str):
+            raise InputError(f"lang should be a language code such as 'en', got {lang!r}.")
+        if self.lang2id and lang not in self.lang2id:
+            raise UnknownLanguageError(
+                f"Unknown language {lang!r} for this tokenizer; it knows: {', '.join(self.lang2id)}."
+            )
+        return lang
+
+    def _chunks(self, text: str) -> Iterable[tuple[int, int, bool]]:
+        """(start, end, is_special_token) stretches of ``text``: special tokens written in it stay whole."""
+        start = 0
+        for match in self._special_pattern.finditer(text):
+            if match.start() > start:
+                yield start, match.start(), False
+            yield match.start(), match.end(), True
+            start = match.end()
+        if start < len(text) or not text:
+            yield start, len(text), False
+
+    def _encode(self, text: str, lang: str | None, with_offsets: bool) -> Encoded:
+        """Ids and pieces of ``text`` (no special tokens added), and their offsets when ``with_offsets``."""
+        if not isinstance(text, str):
+            raise InputError(f"Expected text as a string, got {type(text).__name__}.")
+        ids: list[int] = []
+        pieces: list[str] = []
+        spans: list = []
+        for start, end, special in self._chunks(text):
+            if special:
+                ids.append(self.encoder[text[start:end]])
+                pieces.append(text[start:end])
+                spans.append((start, end))
+                continue
+            chunk_ids, chunk_pieces, chunk_spans = self._encode_chunk(text[start:end], lang, with_offsets)
+            ids.extend(chunk_ids)
+            pieces.extend(chunk_pieces)
+            if with_offsets:
+                spans.extend(
+                    None if span is None else (span[0] + start, span[1] + start) for span in chunk_spans
+                )
+        return ids, pieces, self._complete_spans(spans, text) if with_offsets else None
+
+    def tokenize(self, text: str, lang: str | None = None) -> list[str]:
+        """The pieces of ``text``, special tokens written in it kept whole."""
+        return self._encode(text, self._check_lang(lang), with_offsets=False)[1]
+
+    # -- model inputs ------------------------------------------------------------------------------------------------
+
+    def build_inputs_with_special_tokens(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
+    ) -> list[int]:
+        """The ids of one input: the texts' ids between the family's special tokens."""
+        return _lay_out(self._special_layout(token_ids_1 is not None), token_ids_0, token_ids_1)
+
+    def get_special_tokens_mask(
+        self,
+        token_ids_0: list[int],
+        token_ids_1: list[int] | None = None,
+        already_has_special_tokens: bool = False,
+    ) -> list[int]:
+        """1 at special-token positions of the built input, 0 elsewhere."""
+        if already_has_special_tokens:
+            if token_ids_1 is not None:
+                raise InputError("token_ids_1 must be None when the ids already hold special tokens.")
+            special = set(self.all_special_ids)
+            return [int(i in special) for i in token_ids_0]
+        second = None if token_ids_1 is None else [0] * len(token_ids_1)
+        return _lay_out(self._special_layout(second is not None), [0] * len(token_ids_0), second, (1, 1))
+
+    def create_token_type_ids_from_sequences(
+        self, token_ids_0: list[int], token_ids_1: list[int] | None = None
+    ) -> list[int]:
+        """0 over the first text and the special tokens up to its end, :attr:`pair_type_id` over the rest."""
+        kind = self.pair_type_id
+        second = None if token_ids_1 is None else [kind] * len(token_ids_1)
+        return _lay_out(self._special_layout(second is not None), [0] * len(token_ids_0), second, (0, kind))
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        return sum(len(ids) for ids in self._special_layout(pair))
+
+    def encode(
+        self,
+        text: str,
+        text_pair: str | None = None,
+        *,
+        lang: str | None = None,
+        add_special_tokens: bool = True,
+    ) -> list[int]:
+        """Ids of ``text`` (and ``text_pair``), with the special tokens when ``add_special_tokens``."""
+        return self(text, text_pair, lang=lang, add_special_tokens=add_special_tokens)["input_ids"]
+
+    def __call__(
+        self,
+        text: TextInput,
+        text_pair: TextInput | None = None,
+        *,
+        lang: str | Sequence[str] | None = None,
+        pair_lang: str | Sequence[str] | None = None,
+        add_special_tokens: bool = True,
+        padding: bool | str = False,
+        truncation: bool | str = False,
+        max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        return_tensors: str | None = None,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool = True,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        return_langs: bool | None = None,
+    ) -> BatchEncoding:
+        """Encode a text or a batch of texts (optionally paired) into model inputs.
+
+        ``lang`` (one code, or one per text) selects the language; ``pair_lang`` the second texts' (default:
+        ``lang``). Keys: ``input_ids``, ``attention_mask`` (unless ``return_attention_mask=False``), and on request
+        ``token_type_ids``, ``special_tokens_mask``, ``offset_mapping`` (spans in the original texts, ``(0, 0)`` for
+        added special tokens), ``langs`` (language id of every position; by default whenever ``lang`` is given and
+        the tokenizer has ``lang2id``). ``padding``: ``True``/``"longest"`` or ``"max_length"``; ``truncation``:
+        ``True``/``"longest_first"``, ``"only_first"`` or ``"only_second"``, to ``max_length`` (default:
+        ``model_max_length``). A single text gives flat lists, a batch lists of lists; ``return_tensors="pt"``
+        gives ``torch`` tensors of shape ``(batch, length)``.
+        """
+        batched = not isinstance(text, str)
+        texts = _as_list(text, "text")
+        pairs = [None] * len(texts) if text_pair is None else _as_list(text_pair, "text_pair")
+        if len(pairs) != len(texts) or (batched and isinstance(text_pair, str)):
+            raise InputError(f"Got {len(texts)} texts but {len(pairs)} text pairs: give one pair per text.")
+        langs = _per_text(lang, len(texts), "lang")
+        pair_langs = langs if pair_lang is None else _per_text(pair_lang, len(texts), "pair_lang")
+        if return_langs is None:
+            return_langs = lang is not None and bool(self.lang2id)
+        if return_langs and (lang is None or not self.lang2id):
+            raise InputError("return_langs=True needs lang=... and a tokenizer with lang2id.")
+        strategy = _truncation_strategy(truncation)
+        if strategy != "do_not_truncate" and max_length is None:
+            max_length = self.model_max_length
+        budget = None
+        if strategy != "do_not_truncate" and max_length is not None:
+            specials = self.num_special_tokens_to_add(text_pair is not None) if add_special_tokens else 0
+            budget = max_length - specials
+
+        wanted = {
+            "input_ids": True,
+            "token_type_ids": bool(return_token_type_ids),
+            "attention_mask": return_attention_mask,
+            "special_tokens_mask": return_special_tokens_mask,
+            "offset_mapping": return_offsets_mapping,
+            "langs": return_langs,
+        }
+        rows = []
+        for first, second, lang_a, lang_b in zip(texts, pairs, langs, pair_langs, strict=True):
+            a = self._encode(first, self._check_lang(lang_a), return_offsets_mapping)
+            b = (
+                None
+                if second is None
+                else self._encode(second, self._check_lang(lang_b), return_offsets_mapping)
+            )
+            if budget is not None:
+                a, b = _truncate(a, b, budget, strategy)
+            rows.append(self._example(a, b, lang_a, lang_b, add_special_tokens))
+        columns = {key: [row[key] for row in rows] for key, on in wanted.items() if on}
+        columns = self._pad(columns, padding, max_length, pad_to_multiple_of)
+        if return_tensors is not None:
+            return BatchEncoding(_to_tensors(columns, return_tensors))
+        return BatchEncoding(columns if batched else {k: v[0] for k, v in columns.items()})
+
+    def _example(
+        self, a: Encoded, b: Encoded | None, lang_a: str | None, lang_b: str | None, add_special_tokens: bool
+    ) -> dict[str, list]:
+        """Every model-input column of one example (before padding)."""
+        ids_a, _, spans_a = a
+        ids_b, _, spans_b = (None, None, None) if b is None else b
+        layout = self._special_layout(b is not None) if add_special_tokens else ([], [], [])
+        lang_ids = self.lang2id or {}
+        la, lb = lang_ids.get(lang_a or "", 0), lang_ids.get(lang_b or "", 0)
+        input_ids = _lay_out(layout, ids_a, ids_b)
+        kind = self.pair_type_id
+        none: Span = (0, 0)
+        return {
+            "input_ids": input_ids,
+            "token_type_ids": _lay_out(layout, [0] * len(ids_a), _same(ids_b, kind), (0, kind)),
+            "attention_mask": [1] * len(input_ids),
+            "special_tokens_mask": _lay_out(layout, [0] * len(ids_a), _same(ids_b, 0), (1, 1)),
+            "offset_mapping": _lay_out(
+                layout, spans_a or [], None if b is None else spans_b or [], (none, none)
+            ),
+            "langs": _lay_out(layout, [la] * len(ids_a), _same(ids_b, lb), (la, lb)),
+        }
+
+    def _pad(
+        self, columns: dict[str, list], padding: bool | str, max_length: int | None, multiple: int | None
+    ) -> dict[str, list]:
+        if padding is False or padding == "do_not_pad":
+            return columns
+        if padding is True or padding == "longest":
+            target = max((len(ids) for ids in columns["input_ids"]), default=0)
+        elif padding == "max_length":
+            target = max_length if max_length is not None else self.model_max_length
+            if target is None:
+                raise InputError(
+                    "padding='max_length' needs max_length (this tokenizer has no model_max_length)."
+                )
+        else:
+            raise InputError(
+                f"padding should be True, False, 'longest', 'max_length' or 'do_not_pad', got {padding!r}."
+            )
+        if multiple:
+            target = -(-target // multiple) * multiple
+        fill = {
+            "input_ids": self.pad_token_id,
+            "token_type_ids": 0,
+            "attention_mask": 0,
+            "special_tokens_mask": 1,
+            "offset_mapping": (0, 0),
+        }
+        padded = {}
+        for key, rows in columns.items():
+            padded[key] = [
+                row + [fill[key] if key != "langs" else (row[-1] if row else 0)] * (target - len(row))
+                for row in rows
+            ]
+        return padded
+
+    # -- inspection --------------------------------------------------------------------------------------------------
+
+    def explain(self, text: str, lang: str | None = None, add_special_tokens: bool = False) -> dict[str, Any]:
+        """Every step of the tokenization of ``text``, as plain JSON-able data (for a tokenizer inspector).
+
+        Returns ``{"text", "lang", "lang_id", "segmenter", "do_lowercase_and_remove_accent", "steps", "tokens",
+        "ids", "offsets"}``. ``steps`` is a list of ``{"step": name, "output": str | list[str]}`` in pipeline order
+        (the family's class docstring names them); ``offsets`` are ``[start, end]`` spans of ``text`` per token.
+        """
+        code = self._check_lang(lang)
+        steps = self._steps(text, code)
+        enc = self(
+            text,
+            lang=lang,
+            add_special_tokens=add_special_tokens,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            return_langs=False,
+        )
+        return {
+            "text": text,
+            **self._describe(code),
+            "steps": steps,
+            "tokens": self.convert_ids_to_tokens(enc["input_ids"]),
+            "ids": enc["input_ids"],
+            "offsets": [list(span) for span in enc["offset_mapping"]],
+        }
+
+    # -- files -------------------------------------------------------------------------------------------------------
+
+    def save_pretrained(self, save_directory: str | os.PathLike) -> tuple[str, ...]:
+        """Write the vocabulary files, ``tokenizer_config.json`` and ``special_tokens_map.json`` (Hub format)."""
+        folder = Path(save_directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = self.save_vocabulary(folder)
+        config = {
+            "tokenizer_class": type(self).__name__,
+            **self._config_entries(),
+            "model_max_length": self.model_max_length,
+            **self.special_tokens_map,
+            "additional_special_tokens": self.additional_special_tokens,
+            "clean_up_tokenization_spaces": False,
+        }
+        special_map = {**self.special_tokens_map, "additional_special_tokens": self.additional_special_tokens}
+        written = []
+        for name, data in [(TOKENIZER_CONFIG_FILE, config), (SPECIAL_TOKENS_MAP_FILE, special_map)]:
+            path = folder / name
+            path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            written.append(str(path))
+        return (*files, *written)
+
+    @classmethod
+    def from_pretrained(
+        cls: type[TokenizerT],
+        name_or_path: str | os.PathLike,
+        *,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        local_files_only: bool | None = None,
+        **kwargs: Any,
+    ) -> TokenizerT:
+        """Load from a local folder or Hub repo holding the family's vocabulary files.
+
+        Settings come from, by priority: ``kwargs``; ``tokenizer_config.json``; what the family knows beforehand
+        (the model's ``config.json``, the published checkpoint of that name; see the family's class).
+        """
+        folder = resolve_model_dir(
+            name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            weights=False,
+        )
+        settings = cls._default_settings(os.fspath(name_or_path), folder)
+        if (folder / TOKENIZER_CONFIG_FILE).is_file():
+            settings.update(cls._settings_from_tokenizer_config(read_json(folder / TOKENIZER_CONFIG_FILE)))
+        settings.update(kwargs)
+        return cls._from_folder(folder, settings)
+
+    @classmethod
+    def _settings_from_tokenizer_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """The keyword arguments a tokenizer_config.json sets: length limit and special tokens (which may be
+        dicts); a family adds its own keys."""
+        settings: dict[str, Any] = {}
+        for key in ("model_max_length", *cls.special_token_names):
+            value = config.get(key)
+            if isinstance(value, dict) and "content" in value:
+                value = value["content"]
+            if value is not None:
+                settings[key] = value
+        if "model_max_length" in settings and not 0 < settings["model_max_length"] < NO_LIMIT:
+            settings["model_max_length"] = None
+        # transformers 4 writes additional_special_tokens, transformers 5 extra_special_tokens
+        extra = config.get("additional_special_tokens") or config.get("extra_special_tokens")
+        if isinstance(extra, dict):
+            extra = list(extra.values())
+        if extra:
+            settings["additional_special_tokens"] = [
+                t["content"] if isinstance(t, dict) else t for t in extra
+            ]
+        return settings
+
+    @classmethod
+    def _missing_files(cls, folder: Path) -> list[str]:
+        """The vocabulary files that ``folder`` lacks."""
+        return [name for name in cls.vocab_files_names if not (folder / name).is_file()]
+
+
+# -- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _lay_out(layout: Layout, first: list, second: list | None, fill: tuple[Any, Any] | None = None) -> list:
+    """One input's column: the texts' values between the layout's special tokens, which are the special ids
+    themselves, or with ``fill`` the value given to the first segment's (up to the end of the first text) and to the
+    second's."""
+    head, middle, tail = layout
+    first_fill, second_fill = fill if fill is not None else (None, None)
+
+    def specials(ids: list[int], value: Any) -> list:
+        return list(ids) if fill is None else [value] * len(ids)
+
+    column = [*specials(head, first_fill), *first, *specials(middle, first_fill)]
+    return column if second is None else [*column, *second, *specials(tail, second_fill)]
+
+
+def _same(ids: list[int] | None, value: Any) -> list | None:
+    """``value`` at each position of an optional second text."""
+    return None if ids is None else [value] * len(ids)
+
+
+def _as_list(value: TextInput, name: str) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence) and all(isinstance(v, str) for v in value):
+        return list(value)
+    raise InputError(f"{name} should be a string or a list of strings, got {type(value).__name__}.")
+
+
+def _per_text(lang: str | Sequence[str] | None, n: int, name: str) -> list[str | None]:
+    if lang is None or isinstance(lang, str):
+        return [lang] * n
+    langs = list(lang)
+    if len(langs) != n:
+        raise InputError(f"{name} has {len(langs)} languages for {n} texts.")
+    return langs
+
+
+def _truncation_strategy(truncation: bool | str) -> str:
+    if truncation is True:
+        return "longest_first"
+    if truncation is False:
+        return "do_not_truncate"
+    if truncation in {"longest_first", "only_first", "only_second", "do_not_truncate"}:
+        return truncation
+    raise InputError(
+        f"truncation should be True, False, 'longest_first', 'only_first', 'only_second' or 'do_not_truncate', "
+        f"got {truncation!r}."
+    )
+
+
+def _truncate(a: Encoded, b: Encoded | None, budget: int, strategy: str) -> tuple[Encoded, Encoded | None]:
+    """Cut tokens from the end of the texts so that they fit in ``budget`` tokens together (as transformers)."""
+    if budget < 0:
+        raise InputError("max_length is smaller than the special tokens alone.")
+    len_a, len_b = len(a[0]), 0 if b is None else len(b[0])
+    excess = len_a + len_b - budget
+    if excess <= 0:
+        return a, b
+    if b is None or strategy == "only_first":
+        cut_a, cut_b = excess, 0
+    elif strategy == "only_second":
+        cut_a, cut_b = 0, excess
+    else:  # longest_first: the longer text down to the shorter one, then both evenly (the second one more if odd)
+        first = min(abs(len_a - len_b), excess)
+        rest = excess - first
+        cut_a = first + rest // 2 if len_a > len_b else rest // 2
+        cut_b = excess - cut_a
+    if cut_a > len_a or cut_b > len_b:
+        which = "first" if cut_a > len_a else "second"
+        raise InputError(
+            f"Cannot fit the input in max_length by cutting only the {which} text ({excess} too many)."
+        )
+    return _keep(a, len_a - cut_a), None if b is None else _keep(b, len_b - cut_b)
+
+
+def _keep(encoded: Encoded, n: int) -> Encoded:
+    ids, pieces, spans = encoded
+    return ids[:n], pieces[:n], None if spans is None else spans[:n]
+
+
+def _to_tensors(columns: dict[str, list], kind: str) -> dict[str, Any]:
+    if kind != "pt":
+        raise InputError(f"return_tensors should be None or 'pt', got {kind!r}.")
+    import torch
+
+    lengths = {len(row) for rows in columns.values() for row in rows}
+    if len(lengths) > 1:
+        raise InputError("Texts of different lengths cannot form one tensor: pass padding=True.")
+    return {key: torch.tensor(rows, dtype=torch.long) for key, rows in columns.items()}
