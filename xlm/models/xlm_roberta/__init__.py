@@ -1,0 +1,1 @@
+"""XLM-RoBERTa (base, large) and its pre-LayerNorm XL/XXL variant: configuration, models and heads, tokenizer."""
