@@ -21,8 +21,8 @@ import pandas as pd
 
 from xlm.errors import ModelNotFoundError, XLMError
 from xlm.files import resolve_model_dir
-from xlm.models.xlm.configuration import XLMConfig
 from xlm.pipelines import pipeline
+from xlm.registry import family_of, read_config
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_ENV = "XLM_EXPLORER_MODEL"  # the default model: a folder or Hub id
@@ -30,14 +30,14 @@ ASSETS_ENV = "XLM_EXPLORER_ASSETS"  # where the embedded models are (default: as
 EXPORT_DIR = Path(tempfile.gettempdir()) / "xlm-explorer-exports"
 EXPORT_MAX_AGE_S = 3600  # exports older than this are deleted (Gradio has served its own copy by then)
 
-# Which trained architectures serve each task, best first.
-LM = ("XLMWithLMHeadModel",)
-TASK_ARCHITECTURES: dict[str, tuple[str, ...]] = {
+# Which trained heads (registry roles) serve each task.
+LM = frozenset({"masked-lm", "causal-lm"})
+TASK_ROLES: dict[str, frozenset[str]] = {
     "fill-mask": LM,
     "text-generation": LM,
-    "question-answering": ("XLMForQuestionAnsweringSimple", "XLMForQuestionAnswering"),
-    "text-classification": ("XLMForSequenceClassification",),
-    "token-classification": ("XLMForTokenClassification",),
+    "question-answering": frozenset({"question-answering", "question-answering-beam"}),
+    "text-classification": frozenset({"sequence-classification"}),
+    "token-classification": frozenset({"token-classification"}),
 }
 EXPECTED_ERRORS = (XLMError, ValueError, KeyError, OSError)
 # Every event that runs a model shares one queue slot pool (demo.queue's default_concurrency_limit), so the number
@@ -51,11 +51,17 @@ class ModelInfo:
 
     path: str
     name: str
+    family: str  # "XLM", "XLM-RoBERTa", ...
     architectures: tuple[str, ...]
-    languages: tuple[str, ...]
+    roles: frozenset[str]  # what its own head does (registry roles)
+    languages: tuple[str, ...]  # the languages of its language embeddings (none for XLM-R)
     causal: bool
     n_layers: int
     n_heads: int
+
+    def serves(self, task: str) -> bool:
+        """Whether its own (trained) head serves ``task``; tasks needing no trained head always are."""
+        return task not in TASK_ROLES or bool(self.roles & TASK_ROLES[task])
 
 
 def read_info(path: str | os.PathLike) -> ModelInfo:
@@ -70,16 +76,21 @@ def read_info(path: str | os.PathLike) -> ModelInfo:
 @functools.lru_cache(maxsize=128)
 def _info(path: str, folder: str, mtime_ns: int) -> ModelInfo:
     """Parsed once per version of a config file: every handler asks for it on every request."""
-    config = XLMConfig.from_pretrained(folder)
-    lang2id = config.lang2id or {}
+    config = read_config(Path(folder))
+    fam = family_of(config)
+    own = next((a for a in config.architectures or [] if a in fam.architectures), None)
+    head = fam.architectures[own] if own else fam.head("lm", config)
+    lang2id = (getattr(config, "lang2id", None) or {}) if config.uses_language_embeddings else {}
     return ModelInfo(
         path=path,
         name=Path(folder).name,
-        architectures=tuple(config.architectures or ("XLMWithLMHeadModel",)),
+        family=fam.name,
+        architectures=(head.__name__,),
+        roles=frozenset(role for role, cls in fam.heads.items() if cls is head),
         languages=tuple(sorted(lang2id, key=lang2id.get)),
-        causal=bool(config.causal),
-        n_layers=int(config.n_layers),
-        n_heads=int(config.n_heads),
+        causal=bool(config.is_causal),
+        n_layers=int(config.num_hidden_layers),
+        n_heads=int(config.num_attention_heads),
     )
 
 
@@ -96,7 +107,7 @@ def discover(assets: Path | None = None) -> list[ModelInfo]:
             found.append(read_info(config.parent))
         except (XLMError, ValueError, OSError):
             continue  # a half-written folder (training in progress) is skipped
-    return sorted(found, key=lambda m: (m.architectures[0] not in LM, m.causal, -len(m.languages), m.name))
+    return sorted(found, key=lambda m: (not m.roles & LM, m.causal, -len(m.languages), m.name))
 
 
 def default_model() -> str | None:
@@ -124,15 +135,14 @@ def model_for(task: str, selected: str | None) -> tuple[str, str]:
     """
     if not selected:
         raise gr.Error("No model: pick one at the top, or load one in the Model tab.")
-    wanted = TASK_ARCHITECTURES.get(task)
-    if wanted is None:
+    if task not in TASK_ROLES:
         return selected, ""
     info = read_info(selected)
-    if info.architectures[0] in wanted:
+    if info.serves(task):
         return selected, ""
     causal_first = sorted(discover(), key=lambda m: not m.causal) if task == "text-generation" else discover()
     for candidate in causal_first:
-        if candidate.architectures[0] in wanted:
+        if candidate.serves(task):
             return candidate.path, (
                 f"The selected model has no trained {task} head, so this tab uses **{candidate.name}**."
             )

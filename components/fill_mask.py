@@ -66,15 +66,13 @@ def word_spans(tokenizer: Any, text: str, lang: str | None) -> list[tuple[str, s
 
 def _chunk_words(tokenizer: Any, text: str, begin: int, end: int, lang: str | None) -> list[tuple[str, str]]:
     enc = tokenizer(text[begin:end], lang=lang, add_special_tokens=False, return_offsets_mapping=True)
-    tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"])
+    ends = tokenizer.word_ends(tokenizer.convert_ids_to_tokens(enc["input_ids"]))
     spans, start = [], None
-    for token, (a, b) in zip(tokens, enc["offset_mapping"], strict=True):
+    for word_end, (a, b) in zip(ends, enc["offset_mapping"], strict=True):
         start = a if start is None else start
-        if token.endswith("</w>"):
+        if word_end:
             spans.append((text[begin + start : begin + b], f"{begin + start}:{begin + b}"))
             start = None
-    if start is not None:
-        spans.append((text[begin + start : end], f"{begin + start}:{end}"))
     return spans
 
 

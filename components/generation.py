@@ -9,7 +9,6 @@ import gradio as gr
 from . import examples
 from .common import (
     MODEL_WORK,
-    TASK_ARCHITECTURES,
     discover,
     friendly,
     get_pipeline,
@@ -64,7 +63,7 @@ def setup(model: str) -> tuple[str, list[str], str | None]:
     info = read_info(path)
     if not info.causal:
         note += "\n\n" + MLM_NOTE.format(name=info.name)
-        causal = [m.name for m in discover() if m.causal and m.architectures[0] in TASK_ARCHITECTURES[TASK]]
+        causal = [m.name for m in discover() if m.causal and m.serves(TASK)]
         if causal:
             note += f" Pick **{causal[0]}** at the top for real generation."
     langs = list(info.languages)

@@ -43,16 +43,16 @@ def load(path: str, progress: Any = None) -> dict[str, Any]:
 
 def summary(info: dict[str, Any]) -> str:
     """A short Markdown card of a described checkpoint."""
-    config = info["config"]
-    kind = "causal (CLM)" if config.get("causal") else "bidirectional (MLM/TLM)"
+    shape = info["shape"]
+    kind = "causal (CLM)" if shape["causal"] else "bidirectional (MLM/TLM)"
     lines = [
         f"### {info['model']}",
-        f"- **Architecture:** {', '.join(info['architectures'] or ['unknown'])} — {kind}",
+        f"- **Architecture:** {', '.join(info['architectures'] or ['unknown'])} ({info['family']}) — {kind}",
         f"- **Size:** {info['parameters'] / 1e6:.2f} M parameters ({info['dtype']} on disk; running on "
         f"{info['device']} in {info['precision']})",
-        f"- **Shape:** {config['n_layers']} layers, dim {config['emb_dim']}, {config['n_heads']} heads, "
-        f"vocabulary {config['vocab_size']}, {config['max_position_embeddings']} positions",
-        f"- **Languages:** {', '.join(info['languages']) or 'one (monolingual: no language embeddings)'}",
+        f"- **Shape:** {shape['layers']} layers, dim {shape['hidden_size']}, {shape['heads']} heads, "
+        f"vocabulary {shape['vocab_size']}, up to {shape['max_tokens']} tokens",
+        f"- **Languages:** {', '.join(info['languages']) or 'not an input (no language embeddings)'}",
         f"- **Trained heads:** {', '.join(info['trained_heads']) or 'none'}",
     ]
     lines += [f"- {note}" for note in info["notes"]]

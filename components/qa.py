@@ -71,7 +71,7 @@ def head_warning(model: str, head: str) -> str:
     path, _ = model_for(TASK, model)
     info = read_info(path)
     wanted = QuestionAnsweringPipeline.heads.get(head or "simple")
-    if wanted in info.architectures:
+    if wanted in info.roles:
         return ""
     return (
         f'<p class="qa-warning">⚠️ {html.escape(info.name)} has no trained {html.escape(head)} head '

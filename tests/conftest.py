@@ -111,3 +111,63 @@ def precision_trap(mini_dir, tmp_path_factory):
     model.save_pretrained(folder)
     xlm.XLMTokenizer.from_pretrained(mini_dir).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def xlmr_tokenizer_dir(shared_data, tmp_path_factory) -> Path:
+    """An XLM-R-shaped SentencePiece tokenizer (unigram, trained here in seconds) in Hub format."""
+    import _spm
+
+    from xlm import XLMRobertaTokenizer
+
+    folder = _spm.train(shared_data, "unigram", tmp_path_factory.mktemp("xlmr-spm"))
+    XLMRobertaTokenizer.from_pretrained(folder).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def make_xlmr(xlmr_tokenizer_dir, tmp_path_factory):
+    """Factory: a small random XLM-RoBERTa (or XL with ``xl=True``) in Hub format with the test tokenizer.
+
+    ``make_xlmr("XLMRobertaForQuestionAnswering", seed=1)`` returns the folder. Weights are spread out (large
+    init std) so that top-k orders are not decided by rounding noise.
+    """
+    import shutil
+
+    import torch
+
+    import xlm
+
+    made: dict[tuple, Path] = {}
+
+    def make(cls_name: str = "XLMRobertaForMaskedLM", seed: int = 0, **overrides) -> Path:
+        key = (cls_name, seed, repr(sorted(overrides.items(), key=str)))
+        if key in made:
+            return made[key]
+        tokenizer = xlm.XLMRobertaTokenizer.from_pretrained(xlmr_tokenizer_dir)
+        settings = dict(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+            max_position_embeddings=130,
+            type_vocab_size=1,
+            layer_norm_eps=1e-5,
+            hidden_dropout_prob=0.0,
+            attention_probs_dropout_prob=0.0,
+            initializer_range=0.3,
+            is_decoder="CausalLM" in cls_name,
+        )
+        settings.update(overrides)
+        config_class = xlm.XLMRobertaXLConfig if "XLMRobertaXL" in cls_name else xlm.XLMRobertaConfig
+        torch.manual_seed(seed)
+        model = getattr(xlm, cls_name)(config_class(**settings)).eval()
+        folder = tmp_path_factory.mktemp(cls_name)
+        model.save_pretrained(folder)
+        for file in xlmr_tokenizer_dir.iterdir():
+            shutil.copy(file, folder / file.name)
+        made[key] = folder
+        return folder
+
+    return make

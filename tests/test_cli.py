@@ -69,7 +69,7 @@ def test_bad_lines_fail_alone(lm_dir):
             ["run", "--task", "fill-mask", "--model", "FacebookAI/not-cached-here"],
             "not in the local Hub cache",
         ),
-        (["run", "--task", "fill-mask", "--model", "{bert}"], "This is a 'bert' checkpoint"),
+        (["run", "--task", "fill-mask", "--model", "{bert}"], "model_type='bert' is not supported"),
         (["info", "./missing-model"], "No such model folder"),
     ],
 )

@@ -1,10 +1,22 @@
-"""XLM in plain PyTorch: the models and heads of Lample & Conneau (2019), checkpoint-compatible with the Hub.
+"""Cross-lingual language models in plain PyTorch: XLM (Lample & Conneau, 2019) and XLM-RoBERTa (Conneau et al.,
+2020; XL/XXL: Goyal et al., 2021), checkpoint-compatible with the Hub.
 
->>> from xlm import XLMTokenizer, XLMWithLMHeadModel, pipeline
+>>> from xlm import AutoModelForMaskedLM, AutoTokenizer, pipeline
 >>> fill = pipeline("fill-mask", "assets/xlm-explorer-mini")
 >>> fill("Paris is the <mask> of France.", lang="en")
 """
 
+from .auto import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoModelForMultipleChoice,
+    AutoModelForQuestionAnswering,
+    AutoModelForSequenceClassification,
+    AutoModelForTokenClassification,
+    AutoTokenizer,
+)
 from .errors import (
     CorruptCheckpointError,
     InputError,
@@ -27,11 +39,40 @@ from .models.xlm.modeling import (
     XLMWithLMHeadModel,
 )
 from .models.xlm.tokenization import XLMTokenizer
+from .models.xlm_roberta.configuration import XLMRobertaConfig, XLMRobertaXLConfig
+from .models.xlm_roberta.modeling import (
+    XLMRobertaForCausalLM,
+    XLMRobertaForMaskedLM,
+    XLMRobertaForMultipleChoice,
+    XLMRobertaForQuestionAnswering,
+    XLMRobertaForSequenceClassification,
+    XLMRobertaForTokenClassification,
+    XLMRobertaModel,
+    XLMRobertaPreTrainedModel,
+    XLMRobertaXLForCausalLM,
+    XLMRobertaXLForMaskedLM,
+    XLMRobertaXLForMultipleChoice,
+    XLMRobertaXLForQuestionAnswering,
+    XLMRobertaXLForSequenceClassification,
+    XLMRobertaXLForTokenClassification,
+    XLMRobertaXLModel,
+    XLMRobertaXLPreTrainedModel,
+)
+from .models.xlm_roberta.tokenization import XLMRobertaTokenizer
 from .pipelines import pipeline
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoConfig",
+    "AutoModel",
+    "AutoModelForCausalLM",
+    "AutoModelForMaskedLM",
+    "AutoModelForMultipleChoice",
+    "AutoModelForQuestionAnswering",
+    "AutoModelForSequenceClassification",
+    "AutoModelForTokenClassification",
+    "AutoTokenizer",
     "CorruptCheckpointError",
     "InputError",
     "InvalidConfigError",
@@ -48,6 +89,25 @@ __all__ = [
     "XLMForTokenClassification",
     "XLMModel",
     "XLMPreTrainedModel",
+    "XLMRobertaConfig",
+    "XLMRobertaForCausalLM",
+    "XLMRobertaForMaskedLM",
+    "XLMRobertaForMultipleChoice",
+    "XLMRobertaForQuestionAnswering",
+    "XLMRobertaForSequenceClassification",
+    "XLMRobertaForTokenClassification",
+    "XLMRobertaModel",
+    "XLMRobertaPreTrainedModel",
+    "XLMRobertaTokenizer",
+    "XLMRobertaXLConfig",
+    "XLMRobertaXLForCausalLM",
+    "XLMRobertaXLForMaskedLM",
+    "XLMRobertaXLForMultipleChoice",
+    "XLMRobertaXLForQuestionAnswering",
+    "XLMRobertaXLForSequenceClassification",
+    "XLMRobertaXLForTokenClassification",
+    "XLMRobertaXLModel",
+    "XLMRobertaXLPreTrainedModel",
     "XLMTokenizer",
     "XLMWithLMHeadModel",
     "__version__",

@@ -86,25 +86,35 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def describe(model: str) -> dict[str, Any]:
-    """What ``xlm info`` shows, as data: config, languages, parameter count, trained heads."""
+    """What ``xlm info`` shows, as data: family, shape, languages, parameter count, trained heads, config."""
     from .files import resolve_model_dir
-    from .models.xlm.configuration import XLMConfig
-    from .models.xlm.modeling import HEAD_NAMES
+    from .registry import family_of, read_config
     from .weights import tensor_shapes
 
     folder = resolve_model_dir(model)
-    config = XLMConfig.from_pretrained(folder)
+    config = read_config(folder)
+    fam = family_of(config)
     state = tensor_shapes(folder)
     prefixes = {key.split(".", 1)[0] for key in state}
-    heads = {name: prefix in prefixes for prefix, name in HEAD_NAMES.items()}
+    head_names = next(iter(fam.heads.values())).head_names
+    lang2id = getattr(config, "lang2id", None) or {}
     return {
         "model": model,
         "folder": str(folder),
+        "family": fam.name,
         "architectures": config.architectures,
-        "languages": sorted(config.lang2id or {}, key=lambda lang: config.lang2id[lang]),
+        "shape": {
+            "layers": config.num_hidden_layers,
+            "hidden_size": config.hidden_size,
+            "heads": config.num_attention_heads,
+            "vocab_size": config.vocab_size,
+            "max_tokens": config.max_tokens,
+            "causal": config.is_causal,
+        },
+        "languages": sorted(lang2id, key=lambda lang: lang2id[lang]),
         "parameters": sum(math.prod(shape) for shape, _ in state.values()),
         "dtype": next(iter(state.values()))[1],
-        "trained_heads": [name for name, present in heads.items() if present],
+        "trained_heads": [name for prefix, name in head_names.items() if prefix in prefixes],
         "config": config.to_dict(),
     }
 
@@ -114,15 +124,15 @@ def _info(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
         return 0
-    config = info["config"]
+    shape = info["shape"]
     print(f"model         {info['model']}  ({info['folder']})")
-    print(f"architecture  {', '.join(info['architectures'] or ['unknown'])}")
+    print(f"architecture  {', '.join(info['architectures'] or ['unknown'])} ({info['family']})")
     print(f"size          {info['parameters'] / 1e6:.1f} M parameters ({info['dtype']})")
     print(
-        f"shape         {config['n_layers']} layers, dim {config['emb_dim']}, {config['n_heads']} heads, "
-        f"vocab {config['vocab_size']}, {'causal (CLM)' if config['causal'] else 'bidirectional (MLM)'}"
+        f"shape         {shape['layers']} layers, dim {shape['hidden_size']}, {shape['heads']} heads, "
+        f"vocab {shape['vocab_size']}, {'causal (CLM)' if shape['causal'] else 'bidirectional (MLM)'}"
     )
-    print(f"languages     {', '.join(info['languages']) or 'one (monolingual)'}")
+    print(f"languages     {', '.join(info['languages']) or 'none (no language embeddings)'}")
     print(f"trained heads {', '.join(info['trained_heads']) or 'none (base model only)'}")
     return 0
 

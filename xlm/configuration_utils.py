@@ -123,7 +123,12 @@ class PretrainedConfig:
             raise InvalidConfigError(
                 f"A config must be a mapping of names to values, got {type(data).__name__}."
             )
-        return cls(**{**cls._canonical_keys(data), **cls._canonical_keys(overrides)})
+        data, overrides = cls._canonical_keys(data), cls._canonical_keys(overrides)
+        if (
+            "num_labels" in overrides and "id2label" not in overrides
+        ):  # a new label set replaces the saved one
+            data = {k: v for k, v in data.items() if k not in ("id2label", "label2id")}
+        return cls(**{**data, **overrides})
 
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write ``folder/config.json`` (creating the folder) and return its path."""

@@ -221,6 +221,10 @@ class PreTrainedModel(nn.Module):
         makes of them. Only language-modelling heads have it."""
         raise TypeError(f"{type(self).__name__} has no language-modelling head.")
 
+    def generation_mask_id(self, tokenizer: Any) -> int:
+        """The token a masked LM reads after the text when it generates: it predicts that position."""
+        return tokenizer.mask_token_id
+
     def num_parameters(self, only_trainable: bool = False) -> int:
         """Number of parameters, tied ones counted once."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not only_trainable)

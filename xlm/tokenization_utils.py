@@ -146,6 +146,11 @@ class PreTrainedTokenizer:
         """Join pieces back into text."""
         raise NotImplementedError
 
+    def word_ends(self, tokens: Sequence[str]) -> list[bool]:
+        """For each piece, whether a word ends with it (a special token ends the word before it; the last piece
+        always ends one)."""
+        raise NotImplementedError
+
     def save_vocabulary(
         self, save_directory: str | os.PathLike, filename_prefix: str | None = None
     ) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -10,7 +11,8 @@ import torch
 
 from ..errors import InputError, UnknownLanguageError
 from ..files import resolve_model_dir
-from .cache import LoadedModel, ModelCache, default_cache, head_class
+from ..registry import architecture, family_of, read_config
+from .cache import LoadedModel, ModelCache, default_cache
 
 MAX_CHARS = 20_000  # longest text a pipeline accepts: bounds the work one request can cause
 MAX_BATCH = 256  # most inputs in one call
@@ -20,7 +22,9 @@ class Pipeline:
     """Base class: holds *where* the model is; the cache holds the model itself (loaded on first use)."""
 
     task: str = ""
-    head: str | None = None  # model class to load; None = the checkpoint's own architecture
+    role: str | None = (
+        None  # what the model must do (a registry role); None: the checkpoint's own architecture
+    )
 
     def __init__(
         self,
@@ -33,8 +37,9 @@ class Pipeline:
         batch_size: int = 8,
     ) -> None:
         self.folder = resolve_model_dir(model, revision=revision)  # fail early on a bad path or id
-        self.architecture = head_class(None, self.folder).__name__  # read config.json once, not per call
-        self.head = self.head or self.architecture
+        self.config = read_config(self.folder)  # once, not per call
+        self.family = family_of(self.config)
+        self.head_class = self.family.head(self.role, self.config) if self.role else architecture(self.config)
         self.model_name = os.fspath(model)
         self.device, self.dtype = device, dtype
         self.cache = cache if cache is not None else default_cache()
@@ -43,7 +48,9 @@ class Pipeline:
     # -- model access -------------------------------------------------------------------------------------------
     @property
     def loaded(self) -> LoadedModel:
-        return self.cache.get(self.folder, self.head, device=self.device, dtype=self.dtype)
+        return self.cache.get(
+            self.folder, self.head_class, device=self.device, dtype=self.dtype, config=self.config
+        )
 
     @property
     def model(self):
@@ -55,12 +62,12 @@ class Pipeline:
 
     @property
     def encoder(self):
-        """The base XLMModel, whatever head the checkpoint has."""
-        return getattr(self.model, "transformer", self.model)
+        """The base model (the encoder), whatever head the checkpoint has."""
+        return self.model.base_model
 
     @property
     def max_tokens(self) -> int:
-        return int(self.model.config.max_position_embeddings)
+        return int(self.config.max_tokens)
 
     # -- calling ------------------------------------------------------------------------------------------------
     def __call__(self, inputs: Any, **kwargs: Any) -> Any:
@@ -83,8 +90,17 @@ class Pipeline:
 
     # -- helpers for subclasses ---------------------------------------------------------------------------------
     def lang_id(self, lang: str | None) -> int | None:
-        """The language id of ``lang`` for the model's language embeddings (None: no language given)."""
+        """The language id of ``lang`` for the model's language embeddings (None: no language given, or a family
+        without language embeddings, which accepts ``lang`` with a warning and ignores it)."""
         if lang is None:
+            return None
+        if not self.family.language_embeddings:
+            warnings.warn(
+                f"{self.family.name} models have no language embeddings and one tokenizer for every language: "
+                f"lang={lang!r} is accepted and ignored.",
+                UserWarning,
+                stacklevel=3,
+            )
             return None
         lang2id = self.tokenizer.lang2id or {}
         if lang not in lang2id:
@@ -93,8 +109,7 @@ class Pipeline:
         return lang2id[lang]
 
     def uses_langs(self) -> bool:
-        config = self.model.config
-        return bool(config.use_lang_emb and config.n_langs > 1)
+        return self.config.uses_language_embeddings
 
     def check_text(self, text: Any, what: str = "text") -> str:
         if not isinstance(text, str):

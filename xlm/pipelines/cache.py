@@ -16,12 +16,12 @@ from typing import Any
 import psutil
 import torch
 
-from ..errors import InvalidConfigError
+from ..configuration_utils import PretrainedConfig
 from ..files import resolve_model_dir
 from ..loading import LoadReport
-from ..models.xlm import modeling
-from ..models.xlm.modeling import XLMPreTrainedModel
-from ..models.xlm.tokenization import XLMTokenizer
+from ..modeling_utils import PreTrainedModel
+from ..registry import architecture, family_of, read_config
+from ..tokenization_utils import PreTrainedTokenizer
 from .kernels import use_onednn_linears
 from .memory import release_freed_memory
 from .precision import answers_agree, model_bytes, pick_precision, probe, reduce_precision
@@ -44,29 +44,14 @@ def pick_device(device: str | torch.device | None = "auto") -> torch.device:
 class LoadedModel:
     """A model ready for inference, with its tokenizer and what loading it reported."""
 
-    model: XLMPreTrainedModel
-    tokenizer: XLMTokenizer
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizer
     folder: Path
     device: torch.device
     precision: str  # float32, bfloat16, float16 or int8
     report: LoadReport
     nbytes: int
     notes: list[str] = field(default_factory=list)
-
-
-def head_class(name: str | type[XLMPreTrainedModel] | None, folder: Path) -> type[XLMPreTrainedModel]:
-    """The class to load: the one asked for, else the checkpoint's own architecture, else the LM-head model."""
-    if isinstance(name, type):
-        return name
-    if name is None:
-        from ..models.xlm.configuration import XLMConfig
-
-        archs = XLMConfig.from_pretrained(folder).architectures or ["XLMWithLMHeadModel"]
-        name = archs[0]
-    cls = getattr(modeling, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, XLMPreTrainedModel)):
-        raise InvalidConfigError(f"Unknown XLM architecture {name!r}.")
-    return cls
 
 
 def _default_budget() -> int:
@@ -88,14 +73,18 @@ class ModelCache:
     def get(
         self,
         model: str | os.PathLike,
-        cls: str | type[XLMPreTrainedModel] | None = None,
+        cls: str | type[PreTrainedModel] | None = None,
         device: str | torch.device | None = "auto",
         dtype: str | torch.dtype | None = None,
         revision: str | None = None,
+        config: PretrainedConfig | None = None,
     ) -> LoadedModel:
-        """Return the loaded model for this key, loading it once if needed."""
+        """Return the loaded model for this key, loading it once if needed. ``cls``: a class, an architecture
+        name of the checkpoint's family, or None for the checkpoint's own; ``config``: the checkpoint's config
+        when the caller has read it already."""
         folder = resolve_model_dir(model, revision=revision)
-        klass = head_class(cls, folder)
+        config = config if config is not None else read_config(folder)
+        klass = cls if isinstance(cls, type) else architecture(config, cls)
         dev = pick_device(device)
         key = (str(folder.resolve()), klass.__name__, str(dev), str(dtype))
         with self._lock:
@@ -108,7 +97,7 @@ class ModelCache:
                 if key in self._entries:
                     self._entries.move_to_end(key)
                     return self._entries[key]
-            entry = self._load(folder, klass, dev, dtype)
+            entry = self._load(folder, config, klass, dev, dtype)
             with self._lock:
                 self._entries[key] = entry
                 self._evict(keep=key)
@@ -116,19 +105,29 @@ class ModelCache:
             return entry
 
     def _load(
-        self, folder: Path, cls: type[XLMPreTrainedModel], device: torch.device, dtype: Any
+        self,
+        folder: Path,
+        config: PretrainedConfig,
+        cls: type[PreTrainedModel],
+        device: torch.device,
+        dtype: Any,
     ) -> LoadedModel:
         # Loads happen lazily, often inside a pipeline call's inference mode: build normal (not inference) tensors,
         # so that the model also works where a caller runs it outside inference mode.
         with torch.inference_mode(False):
-            return self._load_model(folder, cls, device, dtype)
+            return self._load_model(folder, config, cls, device, dtype)
 
     def _load_model(
-        self, folder: Path, cls: type[XLMPreTrainedModel], device: torch.device, dtype: Any
+        self,
+        folder: Path,
+        config: PretrainedConfig,
+        cls: type[PreTrainedModel],
+        device: torch.device,
+        dtype: Any,
     ) -> LoadedModel:
         precision = pick_precision(dtype, device)
-        model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
-        tokenizer = XLMTokenizer.from_pretrained(folder)
+        model = cls.from_pretrained(folder, config=config, dtype=torch.float32, device=device)
+        tokenizer = family_of(config).tokenizer_class.from_pretrained(folder)
         notes = []
         if precision != "float32":
             reference = probe(model, tokenizer.mask_token_id) if dtype == "auto" else None
@@ -142,7 +141,7 @@ class ModelCache:
                 precision = "float32"
                 del model  # free the reduced copy before reading the weights again
                 release_freed_memory()
-                model = cls.from_pretrained(folder, dtype=torch.float32, device=device)
+                model = cls.from_pretrained(folder, config=config, dtype=torch.float32, device=device)
         model.eval().requires_grad_(False)  # inference only: no autograd bookkeeping
         use_onednn_linears(model)  # the fp32 linear layers left: a faster kernel, where there is one
         return LoadedModel(

@@ -27,7 +27,7 @@ class TextClassificationPipeline(Pipeline):
     """``clf(text)`` → ``[{"label", "score"}, ...]`` best first (``top_k`` of them, all with ``top_k=None``)."""
 
     task = "text-classification"
-    head = "XLMForSequenceClassification"
+    role = "sequence-classification"
 
     def run(
         self, items: list[Any], top_k: int | None = 1, lang: str | None = None, lang_pair: str | None = None
@@ -58,7 +58,7 @@ class TokenClassificationPipeline(Pipeline):
     """Tag tokens; ``aggregation_strategy`` groups pieces into words and words into entities, with char spans."""
 
     task = "token-classification"
-    head = "XLMForTokenClassification"
+    role = "token-classification"
 
     def run(
         self,
@@ -77,10 +77,10 @@ class TokenClassificationPipeline(Pipeline):
         results = []
         for row, text in enumerate(texts):
             ids = batch["input_ids"][row].tolist()
-            tokens = self.tokenizer.convert_ids_to_tokens(ids)
+            ends = self.tokenizer.word_ends(self.tokenizer.convert_ids_to_tokens(ids))
             pieces = [
-                (i, scores[row, i], start, end, tok.endswith("</w>"))
-                for i, (tok, (start, end)) in enumerate(zip(tokens, offsets[row], strict=True))
+                (i, scores[row, i], start, end, ends_word)
+                for i, (ends_word, (start, end)) in enumerate(zip(ends, offsets[row], strict=True))
                 if end > start
             ]
             entities = _aggregate(pieces, aggregation_strategy, config)
@@ -147,7 +147,7 @@ class MultipleChoicePipeline(Pipeline):
     """``mc({"question": ..., "choices": [...]})`` → ``[{"choice", "index", "score"}, ...]`` best first."""
 
     task = "multiple-choice"
-    head = "XLMForMultipleChoice"
+    role = "multiple-choice"
 
     def run(self, items: list[dict[str, Any]], lang: str | None = None) -> list[Any]:
         out = []

@@ -16,7 +16,6 @@ class FeatureExtractionPipeline(Pipeline):
     """Last hidden states: ``[[token vector, ...]]`` per text like transformers, or one vector with ``pooling``."""
 
     task = "feature-extraction"
-    head = None
 
     def run(self, items: list[str], lang: str | None = None, pooling: str = "none") -> list[Any]:
         if pooling not in POOLINGS:
@@ -46,7 +45,6 @@ class AttentionPipeline(Pipeline):
     """
 
     task = "attention"
-    head = None
 
     def run(self, items: list[Any], lang: str | None = None, decimals: int = 4) -> list[Any]:
         return [

@@ -21,7 +21,7 @@ class FillMaskPipeline(Pipeline):
     """
 
     task = "fill-mask"
-    head = "XLMWithLMHeadModel"
+    role = "masked-lm"
 
     def run(
         self,
@@ -70,9 +70,7 @@ class FillMaskPipeline(Pipeline):
         """LM scores at the masked positions only: (n_masks, vocab)."""
         model = self.model
         inputs = {k: v for k, v in batch.items() if k != "offset_mapping"}
-        hidden = model.transformer(**inputs).last_hidden_state[is_mask]
-        proj = model.pred_layer.proj
-        return proj.log_prob(hidden) if model.config.asm else proj(hidden)
+        return model.lm_scores(model.base_model(**inputs).last_hidden_state[is_mask])
 
     def target_ids(self, targets: str | list[str]) -> torch.Tensor:
         """Vocabulary ids of the targets; a word not in the vocabulary stands for its first BPE piece."""

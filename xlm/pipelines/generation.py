@@ -1,7 +1,7 @@
 """text-generation: greedy or sampled continuation, token by token, as a list result or a stream of text.
 
 Two decoding schemes, chosen by the model:
-- causal models (``config.causal``, CLM-trained): next-token prediction from the last position with an incremental
+- causal models (``config.is_causal``, CLM-trained): next-token prediction from the last position with an incremental
   key/value cache, so each new token costs one position (this is how the original XLM code generates);
 - bidirectional (MLM) models: transformers' scheme, which appends a mask token and predicts it, re-reading the
   whole prefix every step (no cache is possible: each new token changes every earlier hidden state).
@@ -50,7 +50,7 @@ class TextGenerationPipeline(Pipeline):
     """``gen(prompt)`` → ``[{"generated_text": prompt + continuation}]``; ``gen.stream(prompt)`` yields text pieces."""
 
     task = "text-generation"
-    head = "XLMWithLMHeadModel"
+    role = "lm"  # the causal LM head for causal models, else the masked one
 
     def run(self, items: list[str], return_full_text: bool = True, **options: Any) -> list[Any]:
         out = []
@@ -75,7 +75,7 @@ class TextGenerationPipeline(Pipeline):
         if not 1 <= int(max_new_tokens) <= MAX_NEW_TOKENS:
             raise InputError(f"max_new_tokens must be between 1 and {MAX_NEW_TOKENS}.")
         tok = self.tokenizer
-        ids = [tok.sep_token_id, *tok(prompt, lang=lang, add_special_tokens=False)["input_ids"]]
+        ids = tok(prompt, lang=lang)["input_ids"][:-1]  # the text's opening special token, no closing one
         self.check_length(len(ids) + int(max_new_tokens))
         new: list[int] = []
         shown = ""
@@ -107,18 +107,19 @@ class TextGenerationPipeline(Pipeline):
         config = model.config
         lang_id = (self.lang_id(lang) if lang else config.lang_id) if self.uses_langs() else None
         generator = torch.Generator().manual_seed(seed) if seed is not None else None
-        cache = KVCache() if config.causal else None  # the model then runs only the positions not cached
+        cache = KVCache() if config.is_causal else None  # the model then runs only the positions not cached
+        cached = {model.cache_argument: cache} if cache is not None else {}
+        placeholder = model.generation_mask_id(self.tokenizer)
         ids = list(input_ids)
-        proj = model.pred_layer.proj
         for _ in range(max_new_tokens):
             # Inference mode per step, not around the loop: a consumer (Gradio streaming) may resume this
             # generator in another thread, where a mode entered before the yield would not hold.
             with torch.inference_mode():
-                seq = ids if config.causal else [*ids, config.mask_token_id]
+                seq = ids if config.is_causal else [*ids, placeholder]
                 inputs = torch.tensor([seq], device=device)
-                langs = torch.full_like(inputs, lang_id) if lang_id is not None else None
-                hidden = model.transformer(inputs, langs=langs, cache=cache).last_hidden_state[:, -1]
-                logits = (proj.log_prob(hidden) if config.asm else proj(hidden))[0]
+                langs = {"langs": torch.full_like(inputs, lang_id)} if lang_id is not None else {}
+                hidden = model.base_model(inputs, **langs, **cached).last_hidden_state[:, -1]
+                logits = model.lm_scores(hidden)[0]
                 next_id = sample_next(
                     logits,
                     do_sample=do_sample,

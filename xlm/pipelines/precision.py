@@ -13,6 +13,7 @@ import warnings
 import torch
 from torch import nn
 
+from ..registry import family_of
 from ..weights import as_dtype
 from .kernels import PackedLinear
 from .memory import release_pages
@@ -62,7 +63,7 @@ def reduce_precision(model: nn.Module, precision: str) -> nn.Module:
     if precision == "int8":
         with warnings.catch_warnings():  # torch announces the move of this API to torchao
             warnings.simplefilter("ignore")
-            encoder = getattr(model, "transformer", model)
+            encoder = model.base_model
             torch.ao.quantization.quantize_dynamic(encoder, {nn.Linear}, dtype=torch.qint8, inplace=True)
         return model
     dtype = getattr(torch, precision)
@@ -101,13 +102,12 @@ def probe(model: nn.Module, mask_id: int) -> tuple[torch.Tensor, int]:
     config = model.config
     ids = torch.arange(14, 14 + 30, device=next(model.parameters()).device)[None] % config.vocab_size
     ids[0, [3, 11, 20]] = mask_id
+    heads = family_of(config).heads
     with torch.inference_mode():
-        if hasattr(model, "pred_layer"):
-            hidden = model.transformer(input_ids=ids).last_hidden_state[0, [3, 11, 20]]
-            proj = model.pred_layer.proj
-            scores = proj.log_prob(hidden) if config.asm else proj(hidden)
-            return scores.float().log_softmax(-1).cpu(), 5
-        if type(model).__name__ == "XLMForMultipleChoice":
+        if type(model) in (heads["masked-lm"], heads["causal-lm"]):
+            hidden = model.base_model(input_ids=ids).last_hidden_state[0, [3, 11, 20]]
+            return model.lm_scores(hidden).float().log_softmax(-1).cpu(), 5
+        if type(model) is heads["multiple-choice"]:
             ids = ids[:, None].expand(1, 2, -1)
         out = model(input_ids=ids)
         first = next(v for v in out.to_tuple() if isinstance(v, torch.Tensor))

@@ -1,9 +1,9 @@
 """question-answering: answer spans in a context, mapped back to characters of the original context.
 
-Both XLM QA heads are served: ``XLMForQuestionAnsweringSimple`` (start/end logits, scored like the transformers
-4.x QA pipeline: softmax per window, best start×end product with ``end - start < max_answer_len``) and
-``XLMForQuestionAnswering`` (the beam-search SQuAD head: start_n_top × end_n_top candidates, answerability from
-``cls_logits``). Long contexts are cut into windows of ``max_seq_len`` tokens that overlap by ``doc_stride``.
+Two kinds of QA head are served: span heads (``XLMForQuestionAnsweringSimple``, ``XLMRobertaForQuestionAnswering``:
+start/end logits, scored like the transformers 4.x QA pipeline: softmax per window, best start×end product with
+``end - start < max_answer_len``) and XLM's beam-search SQuAD head (``XLMForQuestionAnswering``: start_n_top ×
+end_n_top candidates, answerability from ``cls_logits``). Long contexts are cut into windows of ``max_seq_len`` tokens that overlap by ``doc_stride``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ NULL_LOGIT = -10_000.0
 
 @dataclass
 class QAFeature:
-    """One window: ``</s> question </s> context-part </s>``, with where the context tokens sit."""
+    """One window: question and part of the context in the tokenizer's pair layout (``</s> question </s> context
+    </s>`` for XLM, ``<s> question </s></s> context </s>`` for XLM-R), with where the context tokens sit."""
 
     item: int  # which input it belongs to
     input_ids: list[int]
@@ -50,8 +51,10 @@ def build_qa_features(
     ]
     ctx = tokenizer(context, lang=lang, add_special_tokens=False, return_offsets_mapping=True)
     c_ids, c_offsets = ctx["input_ids"], [tuple(o) for o in ctx["offset_mapping"]]
-    c_words = _word_spans(tokenizer.convert_ids_to_tokens(c_ids), c_offsets)
-    room = max_seq_len - len(q_ids) - 3
+    c_words = _word_spans(tokenizer.word_ends(tokenizer.convert_ids_to_tokens(c_ids)), c_offsets)
+    layout = tokenizer.build_inputs_with_special_tokens(q_ids, [-1])  # where a context token lands
+    ctx_start = layout.index(-1)
+    room = max_seq_len - (len(layout) - 1)
     if room < 8:
         raise InputError(f"The question is too long for max_seq_len={max_seq_len}.")
     step = max(1, room - min(doc_stride, room - 1))
@@ -62,19 +65,19 @@ def build_qa_features(
         langs = None
         if lang2id:
             q_lang, c_lang = lang2id[question_lang or lang], lang2id[lang]
-            langs = [q_lang] * (len(q_ids) + 2) + [c_lang] * (len(ids) - len(q_ids) - 2)
-        features.append(QAFeature(item, ids, langs, len(q_ids) + 2, c_offsets[window], c_words[window]))
+            langs = [q_lang] * ctx_start + [c_lang] * (len(ids) - ctx_start)
+        features.append(QAFeature(item, ids, langs, ctx_start, c_offsets[window], c_words[window]))
         if start + room >= len(c_ids):
             return features
         start += step
 
 
-def _word_spans(tokens: list[str], offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """For each BPE piece, the character span of its whole word (pieces up to one ending in ``</w>``)."""
+def _word_spans(ends: list[bool], offsets: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """For each piece, the character span of its whole word (``ends``: whether a word ends with each piece)."""
     spans: list[tuple[int, int]] = []
     first = 0
-    for i, token in enumerate(tokens):
-        if token.endswith("</w>") or i == len(tokens) - 1:
+    for i, word_end in enumerate(ends):
+        if word_end:
             spans += [(offsets[first][0], offsets[i][1])] * (i - first + 1)
             first = i + 1
     return spans
@@ -84,18 +87,18 @@ class QuestionAnsweringPipeline(Pipeline):
     """``qa({"question": ..., "context": ...})`` → ``{"score", "start", "end", "answer"}`` (a list when top_k > 1)."""
 
     task = "question-answering"
-    heads: ClassVar[dict[str, str]] = {
-        "simple": "XLMForQuestionAnsweringSimple",
-        "beam": "XLMForQuestionAnswering",
-    }
+    heads: ClassVar[dict[str, str]] = {"simple": "question-answering", "beam": "question-answering-beam"}
 
     def __init__(self, model: Any, *, head: str | None = None, **kwargs: Any) -> None:
-        """``head``: "simple" or "beam"; by default the checkpoint's own QA head, else the simple one."""
+        """``head``: "simple" or "beam" (XLM only); by default the checkpoint's own QA head, else the span one."""
         super().__init__(model, **kwargs)
         if head is not None and head not in self.heads:
             raise InputError(f"head must be 'simple' or 'beam', not {head!r}.")
-        own = self.architecture
-        self.head = self.heads[head] if head else own if own in self.heads.values() else self.heads["simple"]
+        qa_classes = [self.family.heads[r] for r in self.heads.values() if r in self.family.heads]
+        if head is not None:
+            self.head_class = self.family.head(self.heads[head], self.config)
+        elif self.head_class not in qa_classes:
+            self.head_class = self.family.head(self.heads["simple"], self.config)
 
     def run(
         self,
@@ -135,7 +138,7 @@ class QuestionAnsweringPipeline(Pipeline):
                 lang2id=lang2id,
                 item=n,
             )
-        beam = hasattr(self.model, "qa_outputs") and hasattr(self.model.qa_outputs, "start_logits")
+        beam = self.head_class is self.family.heads.get("question-answering-beam")
         spans = self._beam_spans if beam else self._simple_spans
         candidates: list[list[tuple[float, int, int]]] = [[] for _ in items]
         null = [1.0] * len(items)  # the lowest no-answer score over an input's windows

@@ -99,6 +99,11 @@ class XLMConfig(PretrainedConfig):
         return self.causal
 
     @property
+    def max_tokens(self) -> int:
+        """The longest input the position embeddings cover."""
+        return self.max_position_embeddings
+
+    @property
     def uses_language_embeddings(self) -> bool:
         """Whether a language id per token changes the output (language embeddings, more than one language)."""
         return bool(self.use_lang_emb and self.n_langs > 1)

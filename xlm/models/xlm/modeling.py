@@ -174,6 +174,7 @@ class XLMPreTrainedModel(PreTrainedModel):
             module.weight.fill_(1.0)
             module.bias.zero_()
 
+
 class XLMModel(XLMPreTrainedModel):
     """The XLM encoder; returns the hidden states of the last layer (and optionally of all layers / attentions)."""
 
@@ -405,6 +406,10 @@ class XLMWithLMHeadModel(XLMPreTrainedModel):
 
     def get_output_embeddings(self) -> nn.Module:
         return self.pred_layer.proj
+
+    def generation_mask_id(self, tokenizer: Any) -> int:
+        """``config.mask_token_id``, as transformers' XLM appends when generating (0, ``<s>``, in the Hub's files)."""
+        return self.config.mask_token_id
 
     def lm_scores(self, hidden: Tensor) -> Tensor:
         """Vocabulary logits, or log-probabilities with the adaptive softmax (``asm``), of hidden states (..., dim)."""

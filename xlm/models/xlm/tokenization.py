@@ -290,6 +290,10 @@ class XLMTokenizer(PreTrainedTokenizer):
         """Join BPE pieces back into text: ``</w>`` becomes a space."""
         return "".join(tokens).replace(WORD_END, " ").strip()
 
+    def word_ends(self, tokens: Sequence[str]) -> list[bool]:
+        """A word ends with each piece that ends in ``</w>``."""
+        return [t.endswith(WORD_END) or i == len(tokens) - 1 for i, t in enumerate(tokens)]
+
     # -- inspection ------------------------------------------------------------------------------------------------
 
     def _describe(self, lang: str | None) -> dict[str, Any]:

@@ -148,6 +148,14 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
         text = "".join(tokens).replace(WORD_START, " ")
         return text[1:] if tokens and tokens[0].startswith(WORD_START) else text
 
+    def word_ends(self, tokens: Sequence[str]) -> list[bool]:
+        """A word ends before each piece that starts one (``▁``) or is a special token, and at the last piece."""
+        special = set(self.all_special_tokens)
+        return [
+            i == len(tokens) - 1 or tokens[i + 1].startswith(WORD_START) or tokens[i + 1] in special
+            for i in range(len(tokens))
+        ]
+
     # -- inspection ------------------------------------------------------------------------------------------------
 
     def _describe(self, lang: str | None) -> dict[str, Any]:

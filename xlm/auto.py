@@ -1,0 +1,116 @@
+"""Auto classes named as in transformers: the family and the class are picked from the checkpoint's config.json.
+
+>>> from xlm import AutoModelForMaskedLM, AutoTokenizer
+>>> model = AutoModelForMaskedLM.from_pretrained("FacebookAI/xlm-roberta-base")
+>>> tokenizer = AutoTokenizer.from_pretrained("FacebookAI/xlm-roberta-base")
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from .configuration_utils import PretrainedConfig
+from .errors import ModelTypeError
+from .files import CONFIG_NAME, read_json, resolve_model_dir
+from .modeling_utils import PreTrainedModel
+from .registry import FAMILIES, config_from_dict, family, family_of, read_config
+from .tokenization_utils import PreTrainedTokenizer
+
+_HUB_OPTIONS = ("revision", "cache_dir", "local_files_only")
+
+
+def _folder(name_or_path: str | os.PathLike, options: dict[str, Any], weights: bool) -> Path:
+    """Resolve a folder or Hub id once; the Hub options are taken out of ``options``."""
+    hub = {k: options.pop(k) for k in _HUB_OPTIONS if k in options}
+    return resolve_model_dir(name_or_path, weights=weights, **hub)
+
+
+class AutoConfig:
+    """``AutoConfig.from_pretrained(folder or Hub id)`` gives the family's config class for its ``model_type``."""
+
+    @staticmethod
+    def from_pretrained(name_or_path: str | os.PathLike, **kwargs: Any) -> PretrainedConfig:
+        path = Path(name_or_path).expanduser()
+        if path.is_file():
+            return config_from_dict(read_json(path), **kwargs)
+        return read_config(_folder(name_or_path, kwargs, weights=False), **kwargs)
+
+    @staticmethod
+    def for_model(model_type: str, **kwargs: Any) -> PretrainedConfig:
+        """A fresh config of a family: ``AutoConfig.for_model("xlm-roberta", hidden_size=256)``."""
+        return family(model_type).config_class(**kwargs)
+
+
+class AutoTokenizer:
+    """The family's tokenizer, from config.json's ``model_type`` or, in a tokenizer-only folder, from
+    tokenizer_config.json's ``tokenizer_class``."""
+
+    @staticmethod
+    def from_pretrained(name_or_path: str | os.PathLike, **kwargs: Any) -> PreTrainedTokenizer:
+        folder = _folder(name_or_path, kwargs, weights=False)
+        if (folder / CONFIG_NAME).is_file():
+            cls = family_of(read_config(folder)).tokenizer_class
+        else:
+            wanted = read_json(folder / "tokenizer_config.json").get("tokenizer_class", "")
+            classes = {f.tokenizer_class.__name__: f.tokenizer_class for f in FAMILIES.values()}
+            # transformers 5 writes "XLMRobertaTokenizerFast" / "XLMRobertaTokenizer" alike
+            cls = classes.get(str(wanted).removesuffix("Fast"))
+            if cls is None:
+                raise ModelTypeError(
+                    f"{folder.name} has no config.json and its tokenizer_class {wanted!r} is not one of "
+                    f"{', '.join(sorted(classes))}."
+                )
+        return cls.from_pretrained(folder, **kwargs)
+
+
+class _AutoModel:
+    """Picks the class serving ``role`` in the checkpoint's family; config.json is read once."""
+
+    role: ClassVar[str]
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | os.PathLike, *, config: PretrainedConfig | None = None, **kwargs: Any
+    ) -> PreTrainedModel:
+        folder = _folder(name_or_path, kwargs, weights=True)
+        if config is None:
+            overrides = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("dtype", "device")}
+            config = read_config(folder, **overrides)
+        model = family_of(config).head(cls.role, config).from_pretrained(folder, config=config, **kwargs)
+        model.name_or_path = os.fspath(name_or_path)
+        return model
+
+    @classmethod
+    def from_config(cls, config: PretrainedConfig) -> PreTrainedModel:
+        """A freshly initialised model of the config's family."""
+        return family_of(config).head(cls.role, config)(config)
+
+
+class AutoModel(_AutoModel):
+    role = "base"
+
+
+class AutoModelForMaskedLM(_AutoModel):
+    role = "masked-lm"
+
+
+class AutoModelForCausalLM(_AutoModel):
+    role = "causal-lm"
+
+
+class AutoModelForSequenceClassification(_AutoModel):
+    role = "sequence-classification"
+
+
+class AutoModelForTokenClassification(_AutoModel):
+    role = "token-classification"
+
+
+class AutoModelForQuestionAnswering(_AutoModel):
+    role = "question-answering"
+
+
+class AutoModelForMultipleChoice(_AutoModel):
+    role = "multiple-choice"
