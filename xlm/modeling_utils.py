@@ -143,29 +143,56 @@ class QuestionAnsweringModelOutput(ModelOutput):
 # Attention
 
 
-def attend(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
+def self_attention(
+    x: Tensor,
+    projections: tuple[nn.Linear, nn.Linear, nn.Linear],
+    n_heads: int,
     bias: Tensor | None,
     dropout: float,
+    cache: KVCache | None = None,
+    layer: int = 0,
     head_mask: Tensor | None = None,
     output_attentions: bool = False,
 ) -> tuple[Tensor, Tensor | None]:
-    """Scaled dot-product attention of q (bs, nh, qlen, hd) over k, v (bs, nh, klen, hd) with an additive ``bias``
-    broadcastable to (bs, nh, qlen, klen) (0 where allowed, the dtype's minimum where not). The fused kernel
-    (SDPA) unless the weights are wanted or heads are masked; ``head_mask`` (1, nh, 1, 1) multiplies the weights.
-    Returns the context (bs, nh, qlen, hd) and the weights when asked for."""
-    if not (output_attentions or head_mask is not None):
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout), None
-    scores = (q / math.sqrt(q.shape[-1])) @ k.transpose(2, 3)  # (bs, nh, qlen, klen)
-    if bias is not None:
-        scores = scores + bias
-    weights = F.softmax(scores.float(), dim=-1).type_as(scores)
-    weights = F.dropout(weights, p=dropout, training=dropout > 0)
-    if head_mask is not None:
-        weights = weights * head_mask
-    return weights @ v, (weights if output_attentions else None)
+    """Multi-head scaled dot-product self-attention of x (bs, qlen, dim) through the query, key and value
+    ``projections``, the keys and values appended to ``cache`` (as ``layer``) when given. ``bias`` broadcasts to
+    (bs, nh, qlen, klen): 0 where attention is allowed, the dtype's minimum where not. The fused kernel (SDPA)
+    unless the weights are wanted or heads are masked; ``head_mask`` (1, nh, 1, 1) multiplies the weights.
+    Returns the context (bs, qlen, dim), before the output projection, and the weights when asked for."""
+    bs, qlen, dim = x.shape
+    q, k, v = (lin(x).view(bs, qlen, n_heads, dim // n_heads).transpose(1, 2) for lin in projections)
+    if cache is not None:
+        k, v = cache.update(layer, k, v)  # (bs, nh, klen, hd)
+    weights = None
+    if output_attentions or head_mask is not None:
+        scores = (q / math.sqrt(q.shape[-1])) @ k.transpose(2, 3)  # (bs, nh, qlen, klen)
+        if bias is not None:
+            scores = scores + bias
+        weights = F.softmax(scores.float(), dim=-1).type_as(scores)
+        weights = F.dropout(weights, p=dropout, training=dropout > 0)
+        if head_mask is not None:
+            weights = weights * head_mask
+        context = weights @ v
+    else:
+        context = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout)
+    return context.transpose(1, 2).reshape(bs, qlen, dim), (weights if output_attentions else None)
+
+
+@torch.no_grad()
+def init_normal(module: nn.Module, std: float, embed_std: float) -> None:
+    """transformers' initialisation of one module: normal(std) linear weights and zero biases, normal(embed_std)
+    embeddings with a zero padding row, unit LayerNorms."""
+    if isinstance(module, nn.Linear):
+        module.weight.normal_(mean=0.0, std=std)
+        if module.bias is not None:
+            module.bias.zero_()
+    elif isinstance(module, nn.Embedding):
+        module.weight.normal_(mean=0.0, std=embed_std)
+        if module.padding_idx is not None:
+            module.weight[module.padding_idx].zero_()
+    elif isinstance(module, nn.LayerNorm):
+        module.weight.fill_(1.0)
+        module.bias.zero_()
 
 
 def additive_bias(allowed: Tensor, dtype: torch.dtype) -> Tensor:
@@ -252,6 +279,134 @@ class PreTrainedModel(nn.Module):
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``folder``."""
         return save_model(self, folder)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Task heads: the forward every family shares; a family's class builds the modules (the Hub's names) and, where
+# the head differs, the one method that differs. Put first in the bases: ``class X(SequenceClassifier, XPreTrained)``.
+
+
+class SequenceClassifier:
+    """Labels for a whole sequence; the family's :meth:`classify` maps the encoder output to (bs, num_labels)."""
+
+    def classify(self, out: Any) -> Tensor:
+        raise NotImplementedError
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        *,
+        labels: Tensor | None = None,
+        **inputs: Any,
+    ) -> SequenceClassifierOutput:
+        """``labels``: class ids (bs,), targets (bs,) for regression, or multi-hot floats (bs, num_labels). The
+        loss follows ``config.problem_type``, guessed from num_labels and the labels' dtype when unset (unlike
+        transformers, the guess is not written back into the config). Other arguments: the base model's."""
+        out = self.base_model(input_ids, attention_mask, **inputs)
+        logits = self.classify(out)  # (bs, num_labels)
+        loss = None
+        if labels is not None:
+            loss = classification_loss(logits, labels, self.config.problem_type, self.config.num_labels)
+        return SequenceClassifierOutput(
+            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
+        )
+
+
+class TokenClassifier:
+    """A label for every position: ``classifier(dropout(hidden))``, modules the family builds."""
+
+    loss_ignores_padding: ClassVar[bool] = False  # leave out labels where attention_mask is not 1
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        *,
+        labels: Tensor | None = None,
+        **inputs: Any,
+    ) -> TokenClassifierOutput:
+        """``labels`` (bs, slen): class ids, -100 where no label. Other arguments: the base model's."""
+        out = self.base_model(input_ids, attention_mask, **inputs)
+        logits = self.classifier(self.dropout(out.last_hidden_state))  # (bs, slen, num_labels)
+        loss = None
+        if labels is not None:
+            if self.loss_ignores_padding and attention_mask is not None:
+                labels = labels.masked_fill(attention_mask != 1, -100)
+            loss = F.cross_entropy(logits.view(-1, self.config.num_labels), labels.view(-1))
+        return TokenClassifierOutput(
+            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
+        )
+
+
+class SpanQuestionAnswering:
+    """A start and an end logit per position from ``qa_outputs`` (a linear layer to 2), a module the family builds."""
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        *,
+        start_positions: Tensor | None = None,
+        end_positions: Tensor | None = None,
+        **inputs: Any,
+    ) -> QuestionAnsweringModelOutput:
+        """``start_positions``/``end_positions`` (bs,): the answer span; positions beyond the input are ignored in
+        the loss. Other arguments: the base model's."""
+        out = self.base_model(input_ids, attention_mask, **inputs)
+        logits = self.qa_outputs(out.last_hidden_state)  # (bs, slen, 2)
+        start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
+        loss = None
+        if start_positions is not None and end_positions is not None:
+            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
+        return QuestionAnsweringModelOutput(
+            loss=loss,
+            start_logits=start_logits,
+            end_logits=end_logits,
+            hidden_states=out.hidden_states,
+            attentions=out.attentions,
+        )
+
+
+def require_two_labels(config: PretrainedConfig, name: str) -> None:
+    if config.num_labels != 2:
+        raise InvalidConfigError(
+            f"{name} needs num_labels=2 (start and end logits), got {config.num_labels}."
+        )
+
+
+class MultipleChoice:
+    """One score per choice; the family's :meth:`score` maps the encoder output of the bs * num_choices flattened
+    sequences to (bs * num_choices, 1)."""
+
+    def score(self, out: Any) -> Tensor:
+        raise NotImplementedError
+
+    def forward(
+        self,
+        input_ids: Tensor | None = None,
+        attention_mask: Tensor | None = None,
+        *,
+        labels: Tensor | None = None,
+        **inputs: Any,
+    ) -> MultipleChoiceModelOutput:
+        """Every per-token input (``input_ids``, ``attention_mask``, ``token_type_ids``, ...) is (bs, num_choices,
+        slen), ``inputs_embeds`` (bs, num_choices, slen, dim); ``labels`` (bs,) the right choice."""
+        source = input_ids if input_ids is not None else inputs.get("inputs_embeds")
+        if source is None:
+            raise InputError("Pass either input_ids or inputs_embeds (exactly one of them).")
+        num_choices = source.shape[1]
+        input_ids, attention_mask = (
+            t.flatten(0, 1) if t is not None else None for t in (input_ids, attention_mask)
+        )
+        per_choice = {k for k, v in inputs.items() if isinstance(v, Tensor) and v.dim() >= 3}  # not head_mask
+        inputs = {k: v.flatten(0, 1) if k in per_choice else v for k, v in inputs.items()}
+        out = self.base_model(input_ids, attention_mask, **inputs)
+        logits = self.score(out).view(-1, num_choices)
+        loss = None if labels is None else F.cross_entropy(logits, labels)
+        return MultipleChoiceModelOutput(
+            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------------

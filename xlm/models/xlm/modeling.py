@@ -24,18 +24,19 @@ from ...modeling_utils import (
     KVCache,
     MaskedLMOutput,
     ModelOutput,
+    MultipleChoice,
     MultipleChoiceModelOutput,
     PreTrainedModel,
-    QuestionAnsweringModelOutput,
-    SequenceClassifierOutput,
-    TokenClassifierOutput,
+    SequenceClassifier,
+    SpanQuestionAnswering,
+    TokenClassifier,
     additive_bias,
-    attend,
     check_id_ranges,
     check_shape,
-    classification_loss,
     flat_positions,
-    span_loss,
+    init_normal,
+    require_two_labels,
+    self_attention,
 )
 from .configuration import XLMConfig
 
@@ -80,7 +81,6 @@ class MultiHeadAttention(nn.Module):
         super().__init__()
         dim = config.emb_dim
         self.n_heads = config.n_heads
-        self.head_dim = dim // config.n_heads
         self.dropout = config.attention_dropout
         self.q_lin = nn.Linear(dim, dim)
         self.k_lin = nn.Linear(dim, dim)
@@ -99,16 +99,11 @@ class MultiHeadAttention(nn.Module):
         """``x`` (bs, qlen, dim); ``bias`` (bs or 1, 1, qlen or 1, klen): 0 where attention is allowed, the dtype's
         minimum where not; ``head_mask`` (1, nh, 1, 1) multiplies the weights. Returns (bs, qlen, dim) and the
         weights (bs, nh, qlen, klen) when asked for."""
-        bs, qlen, dim = x.shape
-        q, k, v = (
-            lin(x).view(bs, qlen, self.n_heads, self.head_dim).transpose(1, 2)  # (bs, nh, qlen, hd)
-            for lin in (self.q_lin, self.k_lin, self.v_lin)
-        )
-        if cache is not None:
-            k, v = cache.update(layer, k, v)  # (bs, nh, klen, hd)
         p = self.dropout if self.training else 0.0
-        context, weights = attend(q, k, v, bias, p, head_mask, output_attentions)  # (bs, nh, qlen, hd)
-        context = context.transpose(1, 2).reshape(bs, qlen, dim)
+        projections = (self.q_lin, self.k_lin, self.v_lin)
+        context, weights = self_attention(
+            x, projections, self.n_heads, bias, p, cache, layer, head_mask, output_attentions
+        )
         return self.out_lin(context), weights
 
 
@@ -158,21 +153,10 @@ class XLMPreTrainedModel(PreTrainedModel):
         normal(embed_init_std) embeddings with a zero padding row, unit LayerNorms, sinusoids if configured."""
         config = self.config
         std = getattr(config, "initializer_range", None) or config.init_std  # transformers prefers the former
-        if isinstance(module, nn.Linear):
-            module.weight.normal_(mean=0.0, std=std)
-            if module.bias is not None:
-                module.bias.zero_()
-        elif isinstance(module, nn.Embedding):
-            if config.sinusoidal_embeddings and module is self.base_model.position_embeddings:
-                module.weight.copy_(sinusoidal_embeddings(module.num_embeddings, module.embedding_dim))
-                return
-            embed_std = config.embed_init_std if config.embed_init_std is not None else std
-            module.weight.normal_(mean=0.0, std=embed_std)
-            if module.padding_idx is not None:
-                module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            module.weight.fill_(1.0)
-            module.bias.zero_()
+        if config.sinusoidal_embeddings and module is self.base_model.position_embeddings:
+            module.weight.copy_(sinusoidal_embeddings(module.num_embeddings, module.embedding_dim))
+            return
+        init_normal(module, std, config.embed_init_std if config.embed_init_std is not None else std)
 
 
 class XLMModel(XLMPreTrainedModel):
@@ -477,7 +461,7 @@ class XLMSequenceSummary(nn.Module):
         return self.last_dropout(self.activation(self.summary(self.first_dropout(x))))
 
 
-class XLMForSequenceClassification(XLMPreTrainedModel):
+class XLMForSequenceClassification(SequenceClassifier, XLMPreTrainedModel):
     """XLM with a sequence summary as classifier (or regressor when ``num_labels == 1``)."""
 
     def __init__(self, config: XLMConfig) -> None:
@@ -487,64 +471,19 @@ class XLMForSequenceClassification(XLMPreTrainedModel):
         self.sequence_summary = XLMSequenceSummary(config)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        *,
-        labels: Tensor | None = None,
-        **inputs: Any,
-    ) -> SequenceClassifierOutput:
-        """``labels``: class ids (bs,), targets (bs,) for regression, or multi-hot floats (bs, num_labels).
-        The loss follows ``config.problem_type``, guessed from num_labels and the labels' dtype when unset (unlike
-        transformers, the guess is not written back into the config). Other arguments: see :meth:`XLMModel.forward`."""
-        out = self.transformer(input_ids, attention_mask, **inputs)
-        logits = self.sequence_summary(out.last_hidden_state)  # (bs, num_labels)
-        loss = None
-        if labels is not None:
-            loss = classification_loss(logits, labels, self.config.problem_type, self.num_labels)
-        return SequenceClassifierOutput(
-            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
-        )
+    def classify(self, out: BaseModelOutput) -> Tensor:
+        return self.sequence_summary(out.last_hidden_state)
 
 
-class XLMForQuestionAnsweringSimple(XLMPreTrainedModel):
+class XLMForQuestionAnsweringSimple(SpanQuestionAnswering, XLMPreTrainedModel):
     """XLM with a linear span head: a start and an end logit per position."""
 
     def __init__(self, config: XLMConfig) -> None:
         super().__init__(config)
-        if config.num_labels != 2:
-            raise InvalidConfigError(
-                f"XLMForQuestionAnsweringSimple needs num_labels=2 (start and end logits), got {config.num_labels}."
-            )
+        require_two_labels(config, type(self).__name__)
         self.transformer = XLMModel(config, init_weights=False)
         self.qa_outputs = nn.Linear(config.emb_dim, 2)
         self.post_init()
-
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        *,
-        start_positions: Tensor | None = None,
-        end_positions: Tensor | None = None,
-        **inputs: Any,
-    ) -> QuestionAnsweringModelOutput:
-        """``start_positions``/``end_positions`` (bs,): the answer span; positions beyond the input are ignored in
-        the loss. Other arguments: see :meth:`XLMModel.forward`."""
-        out = self.transformer(input_ids, attention_mask, **inputs)
-        logits = self.qa_outputs(out.last_hidden_state)  # (bs, slen, 2)
-        start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
-        return QuestionAnsweringModelOutput(
-            loss=loss,
-            start_logits=start_logits,
-            end_logits=end_logits,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
-        )
 
 
 class XLMSQuADHead(nn.Module):
@@ -680,7 +619,7 @@ class XLMForQuestionAnswering(XLMPreTrainedModel):
         )
 
 
-class XLMForTokenClassification(XLMPreTrainedModel):
+class XLMForTokenClassification(TokenClassifier, XLMPreTrainedModel):
     """XLM with a linear classifier on every position (NER, POS tagging)."""
 
     def __init__(self, config: XLMConfig) -> None:
@@ -691,24 +630,8 @@ class XLMForTokenClassification(XLMPreTrainedModel):
         self.classifier = nn.Linear(config.emb_dim, config.num_labels)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        *,
-        labels: Tensor | None = None,
-        **inputs: Any,
-    ) -> TokenClassifierOutput:
-        """``labels`` (bs, slen): class ids, -100 where no label. Other arguments: see :meth:`XLMModel.forward`."""
-        out = self.transformer(input_ids, attention_mask, **inputs)
-        logits = self.classifier(self.dropout(out.last_hidden_state))  # (bs, slen, num_labels)
-        loss = None if labels is None else F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
-        return TokenClassifierOutput(
-            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
-        )
 
-
-class XLMForMultipleChoice(XLMPreTrainedModel):
+class XLMForMultipleChoice(MultipleChoice, XLMPreTrainedModel):
     """XLM scoring each of num_choices sequences; the choices are batched as bs * num_choices sequences."""
 
     def __init__(self, config: XLMConfig) -> None:
@@ -723,34 +646,14 @@ class XLMForMultipleChoice(XLMPreTrainedModel):
         self.logits_proj = nn.Linear(config.num_labels, 1)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        *,
-        labels: Tensor | None = None,
-        **inputs: Any,
-    ) -> MultipleChoiceModelOutput:
-        """``input_ids``, ``attention_mask``, ``langs``, ``token_type_ids``, ``position_ids`` (bs, num_choices,
-        slen) or ``inputs_embeds`` (bs, num_choices, slen, dim); ``labels`` (bs,) the right choice. ``lengths``
-        cannot be used here (ignored with a warning, as in transformers): pass an attention mask."""
+    def score(self, out: BaseModelOutput) -> Tensor:
+        return self.logits_proj(self.sequence_summary(out.last_hidden_state))
+
+    def forward(self, *args: Any, **inputs: Any) -> MultipleChoiceModelOutput:
+        """As :meth:`MultipleChoice.forward`, with ``langs`` per choice too. ``lengths`` cannot be used here
+        (ignored with a warning, as in transformers): pass an attention mask."""
         if inputs.pop("lengths", None) is not None:
             warnings.warn(
                 "lengths cannot be used with XLMForMultipleChoice; pass attention_mask.", stacklevel=2
             )
-        source = input_ids if input_ids is not None else inputs.get("inputs_embeds")
-        if source is None:
-            raise InputError("Pass either input_ids or inputs_embeds (exactly one of them).")
-        num_choices = source.shape[1]
-        input_ids, attention_mask = (
-            t.flatten(0, 1) if t is not None else None for t in (input_ids, attention_mask)
-        )
-        for name in ("langs", "token_type_ids", "position_ids", "inputs_embeds"):
-            if inputs.get(name) is not None:
-                inputs[name] = inputs[name].flatten(0, 1)
-        out = self.transformer(input_ids, attention_mask, **inputs)
-        logits = self.logits_proj(self.sequence_summary(out.last_hidden_state)).view(-1, num_choices)
-        loss = None if labels is None else F.cross_entropy(logits, labels)
-        return MultipleChoiceModelOutput(
-            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
-        )
+        return super().forward(*args, **inputs)

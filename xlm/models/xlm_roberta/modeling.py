@@ -18,23 +18,23 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ...errors import InputError, InvalidConfigError
+from ...errors import InputError
 from ...modeling_utils import (
     BaseModelOutputWithPooling,
     CausalLMOutput,
     KVCache,
     MaskedLMOutput,
-    MultipleChoiceModelOutput,
+    MultipleChoice,
     PreTrainedModel,
-    QuestionAnsweringModelOutput,
-    SequenceClassifierOutput,
-    TokenClassifierOutput,
+    SequenceClassifier,
+    SpanQuestionAnswering,
+    TokenClassifier,
     additive_bias,
-    attend,
     check_id_ranges,
     check_shape,
-    classification_loss,
-    span_loss,
+    init_normal,
+    require_two_labels,
+    self_attention,
 )
 from .configuration import XLMRobertaConfig, XLMRobertaXLConfig
 
@@ -85,7 +85,6 @@ class XLMRobertaSelfAttention(nn.Module):
         super().__init__()
         dim = config.hidden_size
         self.n_heads = config.num_attention_heads
-        self.head_dim = dim // self.n_heads
         self.dropout = config.attention_probs_dropout_prob
         self.query = nn.Linear(dim, dim)
         self.key = nn.Linear(dim, dim)
@@ -95,16 +94,9 @@ class XLMRobertaSelfAttention(nn.Module):
         self, x: Tensor, bias: Tensor | None, cache: KVCache | None, layer: int, output_attentions: bool
     ) -> tuple[Tensor, Tensor | None]:
         """(bs, qlen, dim) -> context (bs, qlen, dim) and the weights (bs, nh, qlen, klen) when asked for."""
-        bs, qlen, dim = x.shape
-        q, k, v = (
-            lin(x).view(bs, qlen, self.n_heads, self.head_dim).transpose(1, 2)  # (bs, nh, qlen, hd)
-            for lin in (self.query, self.key, self.value)
-        )
-        if cache is not None:
-            k, v = cache.update(layer, k, v)  # (bs, nh, klen, hd)
         p = self.dropout if self.training else 0.0
-        context, weights = attend(q, k, v, bias, p, output_attentions=output_attentions)
-        return context.transpose(1, 2).reshape(bs, qlen, dim), weights
+        projections = (self.query, self.key, self.value)
+        return self_attention(x, projections, self.n_heads, bias, p, cache, layer, None, output_attentions)
 
 
 class XLMRobertaSelfOutput(nn.Module):
@@ -220,18 +212,8 @@ class XLMRobertaPreTrainedModel(PreTrainedModel):
         """As transformers: normal(initializer_range) linear and embedding weights (zero padding rows), zero
         biases (the LM head's too), unit LayerNorms."""
         std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            module.weight.normal_(mean=0.0, std=std)
-            if module.bias is not None:
-                module.bias.zero_()
-        elif isinstance(module, nn.Embedding):
-            module.weight.normal_(mean=0.0, std=std)
-            if module.padding_idx is not None:
-                module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            module.weight.fill_(1.0)
-            module.bias.zero_()
-        elif isinstance(module, XLMRobertaLMHead):
+        init_normal(module, std, std)
+        if isinstance(module, XLMRobertaLMHead):
             module.bias.zero_()
 
 
@@ -487,7 +469,7 @@ class XLMRobertaClassificationHead(nn.Module):
         return self.out_proj(self.dropout(x))
 
 
-class XLMRobertaForSequenceClassification(XLMRobertaPreTrainedModel):
+class XLMRobertaForSequenceClassification(SequenceClassifier, XLMRobertaPreTrainedModel):
     """XLM-RoBERTa with a classifier (or regressor when ``num_labels == 1``) on the first token."""
 
     def __init__(self, config: XLMRobertaConfig) -> None:
@@ -497,33 +479,12 @@ class XLMRobertaForSequenceClassification(XLMRobertaPreTrainedModel):
         self.classifier = XLMRobertaClassificationHead(config)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        *,
-        labels: Tensor | None = None,
-        **inputs: Any,
-    ) -> SequenceClassifierOutput:
-        """``labels``: class ids (bs,), targets (bs,) for regression, or multi-hot floats (bs, num_labels); the loss
-        follows ``config.problem_type`` (guessed when unset, not written back). Other arguments: see
-        :meth:`XLMRobertaModel.forward`."""
-        out = self.roberta(input_ids, attention_mask, **inputs)
-        logits = self.classifier(out.last_hidden_state)  # (bs, num_labels)
-        loss = None
-        if labels is not None:
-            loss = classification_loss(logits, labels, self.config.problem_type, self.num_labels)
-        return SequenceClassifierOutput(
-            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
-        )
+    def classify(self, out: BaseModelOutputWithPooling) -> Tensor:
+        return self.classifier(out.last_hidden_state)
 
 
-class XLMRobertaForTokenClassification(XLMRobertaPreTrainedModel):
+class XLMRobertaForTokenClassification(TokenClassifier, XLMRobertaPreTrainedModel):
     """XLM-RoBERTa with a linear classifier on every position (NER, POS tagging)."""
-
-    loss_ignores_padding: ClassVar[bool] = (
-        False  # the XL head leaves out labels where attention_mask is not 1
-    )
 
     def __init__(self, config: XLMRobertaConfig) -> None:
         super().__init__(config)
@@ -533,68 +494,19 @@ class XLMRobertaForTokenClassification(XLMRobertaPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        *,
-        labels: Tensor | None = None,
-        **inputs: Any,
-    ) -> TokenClassifierOutput:
-        """``labels`` (bs, slen): class ids, -100 where no label. Other arguments: see
-        :meth:`XLMRobertaModel.forward`."""
-        out = self.roberta(input_ids, attention_mask, **inputs)
-        logits = self.classifier(self.dropout(out.last_hidden_state))  # (bs, slen, num_labels)
-        loss = None
-        if labels is not None:
-            if self.loss_ignores_padding and attention_mask is not None:
-                labels = labels.masked_fill(attention_mask != 1, -100)
-            loss = F.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
-        return TokenClassifierOutput(
-            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
-        )
 
-
-class XLMRobertaForQuestionAnswering(XLMRobertaPreTrainedModel):
+class XLMRobertaForQuestionAnswering(SpanQuestionAnswering, XLMRobertaPreTrainedModel):
     """XLM-RoBERTa with a linear span head: a start and an end logit per position."""
 
     def __init__(self, config: XLMRobertaConfig) -> None:
         super().__init__(config)
-        if config.num_labels != 2:
-            raise InvalidConfigError(
-                f"{type(self).__name__} needs num_labels=2 (start and end logits), got {config.num_labels}."
-            )
+        require_two_labels(config, type(self).__name__)
         self.roberta = XLMRobertaModel(config, add_pooling_layer=False, init_weights=False)
         self.qa_outputs = nn.Linear(config.hidden_size, 2)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        *,
-        start_positions: Tensor | None = None,
-        end_positions: Tensor | None = None,
-        **inputs: Any,
-    ) -> QuestionAnsweringModelOutput:
-        """``start_positions``/``end_positions`` (bs,): the answer span; positions beyond the input are ignored in
-        the loss. Other arguments: see :meth:`XLMRobertaModel.forward`."""
-        out = self.roberta(input_ids, attention_mask, **inputs)
-        logits = self.qa_outputs(out.last_hidden_state)  # (bs, slen, 2)
-        start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
-        loss = None
-        if start_positions is not None and end_positions is not None:
-            loss = span_loss(start_logits, end_logits, start_positions, end_positions)
-        return QuestionAnsweringModelOutput(
-            loss=loss,
-            start_logits=start_logits,
-            end_logits=end_logits,
-            hidden_states=out.hidden_states,
-            attentions=out.attentions,
-        )
 
-
-class XLMRobertaForMultipleChoice(XLMRobertaPreTrainedModel):
+class XLMRobertaForMultipleChoice(MultipleChoice, XLMRobertaPreTrainedModel):
     """XLM-RoBERTa scoring each of num_choices sequences from its pooled vector; choices are batched as
     bs * num_choices sequences."""
 
@@ -605,32 +517,8 @@ class XLMRobertaForMultipleChoice(XLMRobertaPreTrainedModel):
         self.classifier = nn.Linear(config.hidden_size, 1)
         self.post_init()
 
-    def forward(
-        self,
-        input_ids: Tensor | None = None,
-        attention_mask: Tensor | None = None,
-        *,
-        labels: Tensor | None = None,
-        **inputs: Any,
-    ) -> MultipleChoiceModelOutput:
-        """``input_ids``, ``attention_mask``, ``token_type_ids``, ``position_ids`` (bs, num_choices, slen) or
-        ``inputs_embeds`` (bs, num_choices, slen, dim); ``labels`` (bs,) the right choice."""
-        source = input_ids if input_ids is not None else inputs.get("inputs_embeds")
-        if source is None:
-            raise InputError("Pass either input_ids or inputs_embeds (exactly one of them).")
-        num_choices = source.shape[1]
-        input_ids, attention_mask = (
-            t.flatten(0, 1) if t is not None else None for t in (input_ids, attention_mask)
-        )
-        for name in ("token_type_ids", "position_ids", "inputs_embeds"):
-            if inputs.get(name) is not None:
-                inputs[name] = inputs[name].flatten(0, 1)
-        out = self.roberta(input_ids, attention_mask, **inputs)
-        logits = self.classifier(self.dropout(out.pooler_output)).view(-1, num_choices)
-        loss = None if labels is None else F.cross_entropy(logits, labels)
-        return MultipleChoiceModelOutput(
-            loss=loss, logits=logits, hidden_states=out.hidden_states, attentions=out.attentions
-        )
+    def score(self, out: BaseModelOutputWithPooling) -> Tensor:
+        return self.classifier(self.dropout(out.pooler_output))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -659,7 +547,7 @@ class XLMRobertaXLForSequenceClassification(XLMRobertaForSequenceClassification)
 
 class XLMRobertaXLForTokenClassification(XLMRobertaForTokenClassification):
     config_class = XLMRobertaXLConfig
-    loss_ignores_padding = True
+    loss_ignores_padding = True  # transformers' XL head leaves out labels where attention_mask is not 1
 
 
 class XLMRobertaXLForQuestionAnswering(XLMRobertaForQuestionAnswering):
