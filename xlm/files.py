@@ -19,8 +19,13 @@ SAFE_WEIGHTS = "model.safetensors"
 SAFE_INDEX = "model.safetensors.index.json"
 PICKLE_WEIGHTS = "pytorch_model.bin"
 PICKLE_INDEX = "pytorch_model.bin.index.json"
-# Files worth fetching from a Hub repo: configs, tokenizer files, model card, safetensors weights.
-HUB_PATTERNS = ["*.json", "*.txt", "*.md", "*.model", "*.safetensors"]
+# Files worth fetching from a Hub repo: configs, tokenizer files and the model card; the weights only to load a model:
+# safetensors, or pickles (single or sharded) where a repo has nothing else. Sub-folders (ONNX exports, ...) are never
+# read, so never fetched.
+HUB_PATTERNS = ["*.json", "*.txt", "*.md", "*.model"]
+SAFE_PATTERNS = ["*.safetensors"]
+PICKLE_PATTERNS = ["pytorch_model*.bin", PICKLE_INDEX]
+SUBFOLDERS = ["*/*"]
 
 
 _HUB_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
@@ -40,9 +45,8 @@ def resolve_model_dir(
 ) -> Path:
     """Return the local folder of a checkpoint: the folder itself, or a Hub snapshot (downloaded or cached).
 
-    ``local_files_only=None`` follows ``HF_HUB_OFFLINE``. ``weights=False`` (tokenizer, config) never fetches a
-    pickled ``pytorch_model.bin`` for repos without safetensors. Raises :class:`ModelNotFoundError` with a message that
-    says what was tried.
+    ``local_files_only=None`` follows ``HF_HUB_OFFLINE``. ``weights=False`` (tokenizer, config) fetches no weights.
+    Raises :class:`ModelNotFoundError` with a message that says what was tried.
     """
     name = os.fspath(name_or_path)
     if not name.strip():
@@ -64,10 +68,11 @@ def resolve_model_dir(
 def _snapshot(
     repo_id: str, revision: str | None, cache_dir: Any, local_files_only: bool | None, weights: bool
 ) -> Path:
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
         HFValidationError,
+        IncompleteSnapshotError,
         LocalEntryNotFoundError,
         OfflineModeIsEnabled,
         RepositoryNotFoundError,
@@ -82,17 +87,19 @@ def _snapshot(
                 revision=revision,
                 cache_dir=cache_dir,
                 local_files_only=offline,
-                allow_patterns=HUB_PATTERNS,
+                allow_patterns=HUB_PATTERNS + SAFE_PATTERNS if weights else HUB_PATTERNS,
+                ignore_patterns=SUBFOLDERS,
             )
         )
-        if weights and not offline and not weight_files(folder):
+        if weights and not offline and not _has_weights(folder):
             # Old repos ship only pickled weights: fetch them, to be read with weights_only=True.
             folder = Path(
                 snapshot_download(
                     repo_id,
                     revision=revision,
                     cache_dir=cache_dir,
-                    allow_patterns=[PICKLE_WEIGHTS, PICKLE_INDEX],
+                    allow_patterns=PICKLE_PATTERNS,
+                    ignore_patterns=SUBFOLDERS,
                 )
             )
     except HFValidationError as err:
@@ -110,13 +117,31 @@ def _snapshot(
             f"No model {repo_id!r} on the Hub (and no local folder of that name)."
         ) from err
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
-        raise ModelNotFoundError(
-            f"Model {repo_id!r} is not in the local Hub cache and the Hub cannot be reached "
-            f"(offline mode or no network). Download it once online, or pass a local folder."
-        ) from err
+        partly = isinstance(err, IncompleteSnapshotError)
+        raise ModelNotFoundError(_not_cached(repo_id, partly, offline, constants.ENDPOINT)) from err
     except OSError as err:  # network failures surface as OSError subclasses
         raise ModelNotFoundError(f"Could not download {repo_id!r} from the Hub: {err}") from err
+    if (
+        weights and offline and not _has_weights(folder)
+    ):  # only a tokenizer's or a config's files were fetched
+        raise ModelNotFoundError(_not_cached(repo_id, True, offline, constants.ENDPOINT))
     return folder
+
+
+def _has_weights(folder: Path) -> bool:
+    """Whether all weight files of a folder are there (a shard index is a *.json, fetched without its shards)."""
+    files = weight_files(folder)
+    return bool(files) and all(file.is_file() for file in files)
+
+
+def _not_cached(repo_id: str, partly: bool, offline: bool, endpoint: str) -> str:
+    """The message for a repo that is missing from the cache, or part of it, when nothing can be downloaded."""
+    cached = "only partly" if partly else "not"
+    why = "offline mode is on (HF_HUB_OFFLINE)" if offline else f"the Hub at {endpoint} cannot be reached"
+    return (
+        f"Model {repo_id!r} is {cached} in the local Hub cache and {why}. "
+        "Download it once online, or pass a local folder."
+    )
 
 
 def _env_flag(name: str) -> bool:
