@@ -305,7 +305,9 @@ def test_the_server_speaks_the_hub_protocol(hub, folders):
 
 
 # -- the command line, in a fresh process as a user runs it -------------------------------------------------------
-def _cli(endpoint: str, home: Path, model: str, offline: bool = False) -> subprocess.CompletedProcess:
+def _cli(
+    endpoint: str, home: Path, model: str, offline: bool = False, revision: str | None = None
+) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "HF_ENDPOINT": endpoint,
@@ -314,6 +316,7 @@ def _cli(endpoint: str, home: Path, model: str, offline: bool = False) -> subpro
         "PYTHONWARNINGS": "ignore",
     }
     args = ["run", "--task", "fill-mask", "--model", model, "--lang", "de", "--top-k", "3"]
+    args += ["--revision", revision] if revision else []
     return subprocess.run(
         [sys.executable, "-m", "xlm", *args],
         input=XLM_TEXT + "\n",
@@ -341,6 +344,18 @@ def test_cli_downloads_then_runs_offline(hub, folders, tmp_path):
             (a["token"], a["sequence"]) for a in expected
         ]
         assert [a["score"] for a in answers] == approx_scores([a["score"] for a in expected])
+
+
+def test_cli_revision(hub, folders, tmp_path):
+    done = _cli(hub.endpoint, tmp_path / "home", "org/xlm", revision="v1")
+    assert done.returncode == 0, done.stderr
+    local = xlm.pipeline("fill-mask", folders["xlm-v1"], device="cpu", cache=ModelCache())
+    expected = local(XLM_TEXT, lang="de", top_k=3)
+    assert [a["token"] for a in json.loads(done.stdout)] == [a["token"] for a in expected]
+    missing = _cli(hub.endpoint, tmp_path / "home", "org/xlm", revision="v9")
+    assert missing.returncode == 2 and missing.stderr.splitlines() == [
+        "xlm: error: Hub repo org/xlm has no revision 'v9'."
+    ]
 
 
 @pytest.mark.parametrize("case", ["no repo", "unreachable"])

@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="answer inputs (plain lines or JSON lines) with a task pipeline")
     run.add_argument("--task", required=True, help="fill-mask, question-answering, text-generation, ...")
     run.add_argument("--model", required=True, help="local folder or Hub id")
+    run.add_argument("--revision", default=None, help="Hub branch, tag or commit (default: main)")
     run.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, ...")
     run.add_argument(
         "--dtype",
@@ -63,7 +64,7 @@ def _run(args: argparse.Namespace) -> int:
     from .pipelines import pipeline
 
     options = {k: getattr(args, k) for k in TASK_OPTIONS if getattr(args, k) is not None}
-    pipe = pipeline(args.task, args.model, device=args.device, dtype=args.dtype)
+    pipe = pipeline(args.task, args.model, device=args.device, dtype=args.dtype, revision=args.revision)
     loaded = pipe.loaded  # load before reading input: a model that cannot load is a fatal error
     for note in [*loaded.report.warnings, *loaded.notes]:
         print(f"xlm: warning: {note}", file=sys.stderr)

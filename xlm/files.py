@@ -79,7 +79,12 @@ def _snapshot(
         RevisionNotFoundError,
     )
 
-    offline = local_files_only if local_files_only is not None else _env_flag("HF_HUB_OFFLINE")
+    # huggingface_hub also honours transformers' older name for the switch
+    offline = (
+        local_files_only
+        if local_files_only is not None
+        else _env_flag("HF_HUB_OFFLINE") or _env_flag("TRANSFORMERS_OFFLINE")
+    )
     try:
         folder = Path(
             snapshot_download(
@@ -120,7 +125,8 @@ def _snapshot(
         partly = isinstance(err, IncompleteSnapshotError)
         raise ModelNotFoundError(_not_cached(repo_id, partly, offline, constants.ENDPOINT)) from err
     except OSError as err:  # network failures surface as OSError subclasses
-        raise ModelNotFoundError(f"Could not download {repo_id!r} from the Hub: {err}") from err
+        reason = " ".join(str(err).split())  # one line, whatever the client's message looks like
+        raise ModelNotFoundError(f"Could not download {repo_id!r} from the Hub: {reason}") from err
     if (
         weights and offline and not _has_weights(folder)
     ):  # only a tokenizer's or a config's files were fetched
