@@ -81,8 +81,9 @@ class ModelCache:
     ) -> LoadedModel:
         """Return the loaded model for this key, loading it once if needed. ``cls``: a class, an architecture
         name of the checkpoint's family, or None for the checkpoint's own; ``config``: the checkpoint's config
-        when the caller has read it already."""
-        folder = resolve_model_dir(model, revision=revision)
+        when the caller has read it already. A ``Path`` is taken as a local folder resolved before (pipelines
+        pass theirs), so a Hub id is resolved once, where the pipeline is made."""
+        folder = model if isinstance(model, Path) else resolve_model_dir(model, revision=revision)
         config = config if config is not None else read_config(folder)
         klass = cls if isinstance(cls, type) else architecture(config, cls)
         dev = pick_device(device)
