@@ -1,7 +1,8 @@
 """XLM Explorer: a Gradio app over the xlm pipelines (``python app.py``; Hugging Face Spaces ready).
 
 Binds 127.0.0.1:7860 unless GRADIO_SERVER_NAME / GRADIO_SERVER_PORT say otherwise. The default model is the
-first embedded one in assets/, or $XLM_EXPLORER_MODEL.
+first embedded one in assets/, or $XLM_EXPLORER_MODEL; the picker also offers the official XLM and XLM-R
+checkpoints (components/catalogue.py), downloaded on first use.
 """
 
 from __future__ import annotations
@@ -52,24 +53,27 @@ def build_demo() -> gr.Blocks:
     """The whole app, its queue bounded (``demo.launch()`` it)."""
     with gr.Blocks(title=TITLE, delete_cache=(1800, 3600)) as demo:  # Gradio's copies of exports: 1 h
         gr.Markdown(
-            f"# {TITLE}\nCross-lingual language models (XLM, Lample & Conneau 2019) from the inside: masked and "
-            "translation language modelling, attention, tokenisation. Pick a model once; every tab uses it."
+            f"# {TITLE}\nCross-lingual language models (XLM, Lample & Conneau 2019; XLM-RoBERTa, Conneau et al. "
+            "2020) from the inside: masked and translation language modelling, attention, tokenisation. Pick a "
+            "model once; every tab uses it."
         )
         model = model_info.picker()
+        ready = model_info.ready_signal(model)
         with gr.Tabs():
             for name, module in TABS:
                 with gr.Tab(name):
-                    module.build(model)
+                    module.build(model, ready)
             with gr.Tab("Model"):
-                card, details = model_info.build(model)
+                card, details = model_info.build(model, ready)
         demo.load(model_info._describe, model, [card, details], api_name=False)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
 
 
-def launch(**kwargs):
-    """Start the server (arguments as for ``Blocks.launch``) with the app's theme and CSS."""
-    return demo.launch(theme=THEME, css=CSS, **kwargs)
+def launch(blocks: gr.Blocks | None = None, **kwargs):
+    """Start the server for ``blocks`` (default: the app built at import) with the app's theme and CSS; arguments
+    as for ``Blocks.launch``."""
+    return (blocks or demo).launch(theme=THEME, css=CSS, **kwargs)
 
 
 demo = build_demo()

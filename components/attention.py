@@ -11,10 +11,13 @@ from .common import (
     MEAN,
     MODEL_WORK,
     export,
+    first_language,
     friendly,
     get_pipeline,
     intro,
     lang_or_none,
+    language_picker,
+    language_update,
     layer_choices,
     pick,
     read_info,
@@ -55,7 +58,7 @@ def setup(model: str) -> tuple[list[str], str | None, list[str], list[str]]:
     langs = list(info.languages)
     return (
         langs,
-        ("en" if "en" in langs else langs[0] if langs else None),
+        first_language(langs),
         layer_choices(info.n_layers),
         layer_choices(info.n_heads),
     )
@@ -101,28 +104,29 @@ def _view(data, layer, head, query):
 def _setup(model: str):
     langs, lang, layers, heads = setup(model)
     return (
-        gr.update(choices=langs, value=lang),
-        gr.update(choices=langs, value=None),
+        language_update(langs, lang),
+        language_update(langs, None),
         gr.update(choices=layers, value=MEAN),
         gr.update(choices=heads, value=MEAN),
     )
 
 
-def build(model: gr.Dropdown) -> None:
+def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     langs, lang0, layers, heads = setup(model.value) if model.value else ([], None, [MEAN], [MEAN])
     intro(
         "Self-attention: in every layer, each head mixes information from the tokens a token attends to; a row of "
         "a heatmap is one token's attention, summing to 1.",
-        "heads that look at the previous or next token (diagonals), at the sentence boundary `</s>`, or at the "
+        "heads that look at the previous or next token (diagonals), at the sentence boundaries (`<s>`, `</s>`), or "
+        "at the "
         "same word in the translation when you add one.",
     )
     data = gr.State({})
     with gr.Row():
         text = gr.Textbox(label="Text", value=examples.FILL_MASK["en"].replace("<mask>", "sofa"), scale=3)
-        lang = gr.Dropdown(langs, value=lang0, label="Language", allow_custom_value=True, scale=1)
+        lang = language_picker(langs, lang0, "Language", scale=1)
     with gr.Accordion("Add a translation (TLM layout: both sentences in one input)", open=False), gr.Row():
         pair = gr.Textbox(label="Translation (optional)", value="", scale=3)
-        lang_pair = gr.Dropdown(langs, value=None, label="Its language", allow_custom_value=True, scale=1)
+        lang_pair = language_picker(langs, None, "Its language", scale=1)
     run = gr.Button("Show attention", variant="primary")
     with gr.Row():
         layer = gr.Dropdown(layers, value=MEAN, label="Layer (mean = average of layers)")
@@ -148,4 +152,4 @@ def build(model: gr.Dropdown) -> None:
         [heat, bars],
         api_name="attention_view",
     )
-    model.change(_setup, model, [lang, lang_pair, layer, head], api_name="attention_setup")
+    ready.change(_setup, ready, [lang, lang_pair, layer, head], api_name="attention_setup")

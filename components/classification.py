@@ -9,10 +9,13 @@ import gradio as gr
 from .common import (
     MODEL_WORK,
     export,
+    first_language,
     friendly,
     get_pipeline,
     intro,
     lang_or_none,
+    language_picker,
+    language_update,
     model_for,
     read_info,
     table,
@@ -56,8 +59,7 @@ def setup(model: str) -> tuple[str, list[str], str | None]:
         path, note = model_for(task, model)
         notes.append(note)
         langs = langs or list(read_info(path).languages)
-    lang = "fr" if "fr" in langs else (langs[0] if langs else None)
-    return "  \n".join(n for n in notes if n), langs, lang
+    return "  \n".join(n for n in notes if n), langs, first_language(langs, "fr")
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
@@ -79,10 +81,10 @@ def _tag(text, lang, aggregation, model):
 @friendly
 def _setup(model: str):
     note, langs, lang = setup(model)
-    return note, gr.update(choices=langs, value=lang)
+    return note, language_update(langs, lang)
 
 
-def build(model: gr.Dropdown) -> None:
+def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note0, langs, lang0 = setup(model.value) if model.value else ("", [], None)
     intro(
         "A classification head reads the model's summary of the whole text (sequence classification) or of each "
@@ -93,9 +95,7 @@ def build(model: gr.Dropdown) -> None:
     note = gr.Markdown(note0)
     with gr.Row():
         text = gr.Textbox(label="Text", value=EXAMPLE_TEXT, scale=4)
-        lang = gr.Dropdown(
-            langs, value=lang0, label="Language (tokenisation)", allow_custom_value=True, scale=1
-        )
+        lang = language_picker(langs, lang0, "Language (tokenisation)", scale=1)
     with gr.Row():
         with gr.Column():
             run_clf = gr.Button("Classify the text", variant="primary")
@@ -122,4 +122,4 @@ def build(model: gr.Dropdown) -> None:
         api_name="tag",
         concurrency_id=MODEL_WORK,
     )
-    model.change(_setup, model, [note, lang], api_name="classification_setup")
+    ready.change(_setup, ready, [note, lang], api_name="classification_setup")

@@ -18,11 +18,14 @@ from typing import Any
 
 import gradio as gr
 import pandas as pd
+import psutil
 
 from xlm.errors import ModelNotFoundError, XLMError
-from xlm.files import resolve_model_dir
+from xlm.files import is_hub_id, resolve_model_dir
 from xlm.pipelines import pipeline
 from xlm.registry import family_of, read_config
+
+from . import catalogue
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_ENV = "XLM_EXPLORER_MODEL"  # the default model: a folder or Hub id
@@ -43,6 +46,7 @@ EXPECTED_ERRORS = (XLMError, ValueError, KeyError, OSError)
 # Every event that runs a model shares one queue slot pool (demo.queue's default_concurrency_limit), so the number
 # of model calls at once is bounded for the whole app, not per button.
 MODEL_WORK = "model"
+NO_LANGUAGES = "This model has no language embeddings: the language is not an input (one vocabulary for all)."
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,7 @@ class ModelInfo:
     architectures: tuple[str, ...]
     roles: frozenset[str]  # what its own head does (registry roles)
     languages: tuple[str, ...]  # the languages of its language embeddings (none for XLM-R)
+    language_embeddings: bool  # whether its family has them at all (XLM) or not (XLM-R)
     causal: bool
     n_layers: int
     n_heads: int
@@ -64,9 +69,45 @@ class ModelInfo:
         return task not in TASK_ROLES or bool(self.roles & TASK_ROLES[task])
 
 
+def admit(path: str) -> None:
+    """Refuse an official checkpoint the machine lacks the memory for, before anything is downloaded.
+
+    Once admitted, a checkpoint is not checked again (once loaded, the memory it holds is no longer available).
+    """
+    checkpoint = catalogue.BY_REPO.get(path)
+    if checkpoint is None or path in _admitted:
+        return
+    available = psutil.virtual_memory().available
+    if checkpoint.memory_bytes > available:
+        raise gr.Error(
+            f"{path} needs about {catalogue.gigabytes(checkpoint.memory_bytes)} of memory "
+            f"({catalogue.millions(checkpoint.parameters)} parameters in float32, plus "
+            f"{catalogue.MARGIN:.0%}) and this machine has {catalogue.gigabytes(available)} available: "
+            "pick a smaller model."
+        )
+    _admitted.add(path)
+
+
+_admitted: set[str] = set()
+
+
+def folder_of(path: str) -> Path:
+    """The local folder of a checkpoint; a Hub id is checked for memory, downloaded once and then remembered."""
+    admit(path)
+    if is_hub_id(path) and not Path(path).expanduser().is_dir():
+        return _snapshot(path)
+    return resolve_model_dir(path)
+
+
+@functools.lru_cache(maxsize=64)
+def _snapshot(repo: str) -> Path:
+    """A Hub snapshot, resolved (and downloaded) once per process; failures are not cached."""
+    return resolve_model_dir(repo)
+
+
 def read_info(path: str | os.PathLike) -> ModelInfo:
     """Read a checkpoint folder's config.json (a Hub id is resolved, and downloaded if needed)."""
-    folder = resolve_model_dir(path)
+    folder = folder_of(os.fspath(path))
     config_file = folder / "config.json"
     if not config_file.is_file():
         raise ModelNotFoundError(f"{path} has no config.json: it is not a model folder.")
@@ -88,6 +129,7 @@ def _info(path: str, folder: str, mtime_ns: int) -> ModelInfo:
         architectures=(head.__name__,),
         roles=frozenset(role for role, cls in fam.heads.items() if cls is head),
         languages=tuple(sorted(lang2id, key=lang2id.get)),
+        language_embeddings=fam.language_embeddings,
         causal=bool(config.is_causal),
         n_layers=int(config.num_hidden_layers),
         n_heads=int(config.num_attention_heads),
@@ -119,8 +161,9 @@ def default_model() -> str | None:
 
 
 def model_choices() -> list[tuple[str, str]]:
-    """(label, path) pairs for the model picker."""
+    """(label, path) pairs for the model picker: the embedded models, then the official checkpoints."""
     choices = [(f"{m.name} — {m.architectures[0]}", m.path) for m in discover()]
+    choices += [(c.label(), c.repo) for c in catalogue.CHECKPOINTS]
     chosen = default_model()
     if chosen and chosen not in {path for _, path in choices}:
         choices.insert(0, (chosen, chosen))
@@ -166,6 +209,31 @@ def _pipeline(task: str, path: str, options: tuple[tuple[str, Any], ...]):
 
 def lang_or_none(lang: str | None) -> str | None:
     return lang or None
+
+
+def language_picker(languages: list[str], value: str | None, label: str, **kwargs: Any) -> gr.Dropdown:
+    """A language dropdown; disabled, with a note, for a model without language embeddings (e.g. XLM-R)."""
+    return gr.Dropdown(
+        languages,
+        value=value,
+        label=label,
+        allow_custom_value=True,
+        interactive=bool(languages),
+        info=None if languages else NO_LANGUAGES,
+        **kwargs,
+    )
+
+
+def language_update(languages: list[str], value: str | None) -> dict[str, Any]:
+    """The update that points a language dropdown at another model's languages (see :func:`language_picker`)."""
+    return gr.update(
+        choices=languages, value=value, interactive=bool(languages), info=None if languages else NO_LANGUAGES
+    )
+
+
+def first_language(languages: list[str] | tuple[str, ...], preferred: str = "en") -> str | None:
+    """The default language of a picker: ``preferred`` when the model knows it, else its first one (or none)."""
+    return preferred if preferred in languages else (languages[0] if languages else None)
 
 
 def friendly(fn: Callable) -> Callable:
@@ -235,9 +303,14 @@ def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def intro_text(what: str, look_for: str) -> str:
+    """The two teaching lines at the top of every tab, as Markdown."""
+    return f"{what}  \n**What to look for:** {look_for}"
+
+
 def intro(what: str, look_for: str) -> gr.Markdown:
     """The two teaching lines at the top of every tab."""
-    return gr.Markdown(f"{what}  \n**What to look for:** {look_for}")
+    return gr.Markdown(intro_text(what, look_for))
 
 
 MEAN = "mean"

@@ -23,6 +23,11 @@ from .common import (
 )
 
 MAX_LANGUAGES = 6
+NO_LANGUAGE_INPUT = (
+    "ℹ️ **{name}** ({family}) has no language embeddings: the language at the start of each line only names the "
+    "row. The model reads each sentence alone and must recognise its language itself, so nothing here swaps or "
+    "sets a language: compare how one shared model treats the same meaning in each language."
+)
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------
@@ -48,13 +53,16 @@ def parse(lines: str) -> list[tuple[str, str]]:
 
 
 def compare(lines: str, top_k: float, layer: str | None, model: str) -> dict[str, Any]:
-    """Per language: fill-mask predictions and the attention matrix (mean of heads) of one layer or all."""
+    """Per language: fill-mask predictions and the attention matrix (mean of heads) of one layer or all. The
+    language is an input only for a model with language embeddings."""
     fill = get_pipeline("fill-mask", model)
     attention = get_pipeline("attention", model)
+    as_input = read_info(model_for("fill-mask", model)[0]).language_embeddings
     out: dict[str, Any] = {"predictions": {}, "attention": {}}
     for lang, sentence in parse(lines):
-        out["predictions"][lang] = fill(sentence, top_k=int(top_k), lang=lang)
-        att = attention(with_mask_token(sentence, fill.tokenizer), lang=lang)
+        given = lang if as_input else None
+        out["predictions"][lang] = fill(sentence, top_k=int(top_k), lang=given)
+        att = attention(with_mask_token(sentence, fill.tokenizer), lang=given)
         matrix = plots.reduce_attention(att["attentions"], pick(layer, att["layers"], "layer"))
         out["attention"][lang] = {"tokens": att["tokens"], "matrix": matrix.round(4).tolist()}
     return out
@@ -63,6 +71,8 @@ def compare(lines: str, top_k: float, layer: str | None, model: str) -> dict[str
 def setup(model: str) -> tuple[str, str, list[str]]:
     path, note = model_for("fill-mask", model)
     info = read_info(path)
+    if not info.language_embeddings:
+        note = f"{note}\n\n{NO_LANGUAGE_INPUT.format(name=info.name, family=info.family)}".strip()
     return note, examples.compare_text(info.languages), layer_choices(info.n_layers)
 
 
@@ -90,11 +100,11 @@ def _setup(model: str):
     return note, text, gr.update(choices=layers, value=MEAN)
 
 
-def build(model: gr.Dropdown) -> None:
+def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note0, text0, layers = setup(model.value) if model.value else ("", "", [MEAN])
     intro(
-        "One model, one meaning, several languages: a shared vocabulary and shared layers are what let XLM transfer "
-        "from one language to another.",
+        "One model, one meaning, several languages: a shared vocabulary and shared layers are what let XLM and "
+        "XLM-R transfer from one language to another.",
         "whether the guesses mean the same thing in each language, and whether attention patterns look alike "
         "despite different word orders and tokenisations.",
     )
@@ -116,4 +126,4 @@ def build(model: gr.Dropdown) -> None:
         api_name="compare",
         concurrency_id=MODEL_WORK,
     )
-    model.change(_setup, model, [note, lines, layer], api_name="compare_setup")
+    ready.change(_setup, ready, [note, lines, layer], api_name="compare_setup")

@@ -12,10 +12,13 @@ from .common import (
     MEAN,
     MODEL_WORK,
     export,
+    first_language,
     friendly,
     get_pipeline,
     intro,
     lang_or_none,
+    language_picker,
+    language_update,
     layer_choices,
     model_for,
     pick,
@@ -25,6 +28,11 @@ from .common import (
 )
 
 TASK = "fill-mask"
+NOT_TLM = (
+    "ℹ️ **{name}** ({family}) has no language embeddings and was not trained on sentence pairs, so translation "
+    "language modelling does not apply: the two sentences are still read as one input, and the predictions and "
+    "the attention between them are shown, but the model was never taught to use the translation."
+)
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------
@@ -76,10 +84,11 @@ def setup(model: str) -> tuple[str, list[str], str | None, str | None, list[str]
     info = read_info(path)
     langs = list(info.languages)
     second = next((lang for lang in examples.PARALLEL if lang in langs), langs[1] if len(langs) > 1 else None)
-    first = "en" if "en" in langs else (langs[0] if langs else None)
-    if not info.languages or len(langs) < 2:
+    if not info.language_embeddings:
+        note += "\n\n" + NOT_TLM.format(name=info.name, family=info.family)
+    elif len(langs) < 2:
         note += "\n\n⚠️ This model knows fewer than two languages: translation modelling needs a multilingual model."
-    return note, langs, first, second, layer_choices(info.n_layers)
+    return note.strip(), langs, first_language(langs), second, layer_choices(info.n_layers)
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
@@ -111,8 +120,8 @@ def _setup(model: str):
     note, langs, first, second, layers = setup(model)
     return (
         note,
-        gr.update(choices=langs, value=first),
-        gr.update(choices=langs, value=second),
+        language_update(langs, first),
+        language_update(langs, second),
         gr.update(choices=layers, value=layers[-1]),
     )
 
@@ -123,7 +132,7 @@ def _example(lang_pair: str | None):
     return examples.PARALLEL[lang_pair]
 
 
-def build(model: gr.Dropdown) -> None:
+def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note0, langs, first, second, layers = setup(model.value) if model.value else ("", [], None, None, [MEAN])
     text0, pair0 = examples.PARALLEL.get(second or "fr", examples.PARALLEL["fr"])
     intro(
@@ -136,12 +145,10 @@ def build(model: gr.Dropdown) -> None:
     with gr.Row():
         with gr.Column():
             text = gr.Textbox(label="Sentence (mask words with <mask>)", value=text0)
-            lang = gr.Dropdown(langs, value=first, label="Its language", allow_custom_value=True)
+            lang = language_picker(langs, first, "Its language")
         with gr.Column():
             pair = gr.Textbox(label="Translation (may hold masks too)", value=pair0, rtl=False)
-            lang_pair = gr.Dropdown(
-                langs, value=second, label="Translation language", allow_custom_value=True
-            )
+            lang_pair = language_picker(langs, second, "Translation language")
     with gr.Row():
         top_k = gr.Slider(1, 20, value=5, step=1, label="Top-k")
         layer = gr.Dropdown(layers, value=layers[-1], label="Attention layer (mean = all layers)")
@@ -162,4 +169,4 @@ def build(model: gr.Dropdown) -> None:
         api_name="cross_lingual",
         concurrency_id=MODEL_WORK,
     )
-    model.change(_setup, model, [note, lang, lang_pair, layer], api_name="cross_lingual_setup")
+    ready.change(_setup, ready, [note, lang, lang_pair, layer], api_name="cross_lingual_setup")

@@ -13,10 +13,13 @@ from . import examples, plots
 from .common import (
     MODEL_WORK,
     export,
+    first_language,
     friendly,
     get_pipeline,
     intro,
     lang_or_none,
+    language_picker,
+    language_update,
     model_for,
     read_info,
     table,
@@ -96,7 +99,7 @@ def setup(model: str) -> tuple[str, list[str], str | None, list[tuple[str, str]]
     choices = [
         (f"{lang}: {s}", lang) for lang, s in examples.for_languages(examples.FILL_MASK, langs).items()
     ]
-    return note, langs, ("en" if "en" in langs else langs[0] if langs else None), choices
+    return note, langs, first_language(langs), choices
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
@@ -111,17 +114,18 @@ def _run(text: str, lang: str | None, top_k: float, model: str):
 @friendly
 def _setup(model: str):
     note, langs, lang, choices = setup(model)
-    return note, gr.update(choices=langs, value=lang), gr.update(choices=choices, value=None)
+    return note, language_update(langs, lang), gr.update(choices=choices, value=None)
 
 
 def _example(lang: str | None) -> tuple[str, str | None]:
     return (examples.FILL_MASK.get(lang, ""), lang) if lang else (gr.skip(), gr.skip())
 
 
-def build(model: gr.Dropdown) -> None:
+def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note0, langs, lang0, choices = setup(model.value) if model.value else ("", [], None, [])
     intro(
-        "A masked language model guesses the word hidden behind `<mask>` from the words around it.",
+        "A masked language model guesses the word hidden behind `<mask>` from the words around it (`<mask>` is "
+        "understood by XLM and XLM-R alike; XLM's own mask token is `<special1>`).",
         "how sure it is (bar length), whether the guesses fit the grammar, and how the language selector changes "
         "tokenisation and the guesses. Click a word below the chart to mask it instead.",
     )
@@ -131,7 +135,7 @@ def build(model: gr.Dropdown) -> None:
             label="Text with <mask>", value=examples.FILL_MASK.get(lang0 or "en"), scale=4, rtl=False
         )
         with gr.Column(scale=1):
-            lang = gr.Dropdown(langs, value=lang0, label="Language", allow_custom_value=True)
+            lang = language_picker(langs, lang0, "Language")
             top_k = gr.Slider(1, 20, value=5, step=1, label="Top-k")
     example = gr.Dropdown(choices, value=None, label="Examples (one per language of the model)")
     run = gr.Button("Predict", variant="primary")
@@ -162,4 +166,4 @@ def build(model: gr.Dropdown) -> None:
         api_name=False,
         concurrency_id=MODEL_WORK,
     )
-    model.change(_setup, model, [note, lang, example], api_name="fill_mask_setup")
+    ready.change(_setup, ready, [note, lang, example], api_name="fill_mask_setup")

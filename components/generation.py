@@ -10,16 +10,19 @@ from . import examples
 from .common import (
     MODEL_WORK,
     discover,
+    first_language,
     friendly,
     get_pipeline,
     intro,
     lang_or_none,
+    language_picker,
+    language_update,
     model_for,
     read_info,
 )
 
 TASK = "text-generation"
-EMPTY = "(nothing: the model's first choice was </s>, the end of a sentence; try sampling)"
+EMPTY = "(nothing: the model's first choice was the end of the sentence; try sampling)"
 MLM_NOTE = (
     "⚠️ **{name}** is a masked (bidirectional) language model, not a real left-to-right LM: each new word is "
     "guessed by appending a mask to the text and re-reading everything, which it was never trained to do. "
@@ -67,7 +70,7 @@ def setup(model: str) -> tuple[str, list[str], str | None]:
         if causal:
             note += f" Pick **{causal[0]}** at the top for real generation."
     langs = list(info.languages)
-    return note.strip(), langs, ("en" if "en" in langs else langs[0] if langs else None)
+    return note.strip(), langs, first_language(langs)
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
@@ -77,10 +80,10 @@ _stream = friendly(stream)
 @friendly
 def _setup(model: str):
     note, langs, lang = setup(model)
-    return note, gr.update(choices=langs, value=lang)
+    return note, language_update(langs, lang)
 
 
-def build(model: gr.Dropdown) -> None:
+def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note0, langs, lang0 = setup(model.value) if model.value else ("", [], None)
     intro(
         "A causal language model writes one token at a time, each chosen from its prediction given the text so far.",
@@ -90,7 +93,7 @@ def build(model: gr.Dropdown) -> None:
     note = gr.Markdown(note0)
     with gr.Row():
         prompt = gr.Textbox(label="Prompt", value=examples.GENERATION.get(lang0 or "en", ""), scale=4)
-        lang = gr.Dropdown(langs, value=lang0, label="Language", allow_custom_value=True, scale=1)
+        lang = language_picker(langs, lang0, "Language", scale=1)
     with gr.Row():
         max_new = gr.Slider(1, 128, value=24, step=1, label="New tokens")
         do_sample = gr.Checkbox(value=False, label="Sample (otherwise greedy)")
@@ -111,4 +114,4 @@ def build(model: gr.Dropdown) -> None:
         concurrency_id=MODEL_WORK,
     )
     stop.click(None, None, None, cancels=[event])
-    model.change(_setup, model, [note, lang], api_name="generation_setup")
+    ready.change(_setup, ready, [note, lang], api_name="generation_setup")

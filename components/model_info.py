@@ -10,7 +10,18 @@ import pandas as pd
 
 from xlm.cli import describe
 
-from .common import MODEL_WORK, default_model, discover, friendly, get_pipeline, intro, model_choices
+from . import catalogue
+from .common import (
+    MODEL_WORK,
+    admit,
+    default_model,
+    discover,
+    folder_of,
+    friendly,
+    get_pipeline,
+    intro,
+    model_choices,
+)
 
 NO_MODEL = "No model yet: type a local folder or a Hub id above and press Load (assets/ holds no model)."
 
@@ -23,7 +34,9 @@ def load(path: str, progress: Any = None) -> dict[str, Any]:
         raise gr.Error("Type a local model folder or a Hub id (e.g. FacebookAI/xlm-mlm-enfr-1024).")
     step = progress or (lambda *a, **k: None)
     step(0.1, desc="Reading the checkpoint")
+    admit(path)
     info = describe(path)
+    del info["folder"]  # a path on the server: not the user's business
     step(0.4, desc="Loading the model (first time only; it is cached afterwards)")
     loaded = get_pipeline("attention", path).loaded
     warnings = list(loaded.report.warnings)
@@ -60,6 +73,16 @@ def summary(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def fetch(path: str) -> str:
+    """Make a picked checkpoint available: an official one is checked for memory and downloaded (first use only;
+    Gradio's progress bar follows the download). Returns ``path``, which tells every tab to set itself up."""
+    path = (path or "").strip()
+    if not path:
+        raise gr.Error("Pick a model, or type a local folder or a Hub id.")
+    folder_of(path)
+    return path
+
+
 def embedded() -> pd.DataFrame:
     """One row per embedded model: what the picker offers."""
     return pd.DataFrame(
@@ -82,7 +105,7 @@ def picker() -> gr.Dropdown:
     return gr.Dropdown(
         model_choices(),
         value=default_model(),
-        label="Model (shared by all tabs: an embedded model, a local folder or a Hub id)",
+        label="Model (shared by all tabs: an embedded model, an official checkpoint, a local folder or a Hub id)",
         allow_custom_value=True,
         elem_id="model-picker",
     )
@@ -98,6 +121,12 @@ def _load(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects 
 
 
 @friendly
+def _fetch(path: str, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (how Gradio injects progress)
+    progress(0, desc="Fetching the checkpoint (downloaded on first use)")
+    return fetch(path)
+
+
+@friendly
 def _describe(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
     if not path:
         return NO_MODEL, {}
@@ -105,7 +134,15 @@ def _describe(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio inje
     return summary(info), info
 
 
-def build(model: gr.Dropdown) -> tuple[gr.Markdown, gr.JSON]:
+def ready_signal(model: gr.Dropdown) -> gr.Textbox:
+    """A hidden copy of the picked model that changes only once the model is available (fetched, downloaded, or
+    refused with a message): the tabs set themselves up when it changes, so a refusal shows once."""
+    ready = gr.Textbox(model.value, visible=False)
+    model.change(_fetch, model, ready, api_name="fetch_model", concurrency_id=MODEL_WORK)
+    return ready
+
+
+def build(model: gr.Dropdown, ready: gr.Textbox) -> tuple[gr.Markdown, gr.JSON]:
     """The Model tab; returns its card and details, which the app fills on page load."""
     intro(
         "A checkpoint is a folder (or Hub repo) with config.json, weights and tokenizer files; the same encoder "
@@ -118,8 +155,13 @@ def build(model: gr.Dropdown) -> tuple[gr.Markdown, gr.JSON]:
         load_button = gr.Button("Load and use in every tab", variant="primary", scale=1)
     card = gr.Markdown(elem_id="model-card")
     gr.Dataframe(embedded(), label="Embedded models (assets/)", interactive=False)
+    gr.Dataframe(
+        pd.DataFrame(catalogue.rows()),
+        label=f"Official checkpoints (downloaded on first use; memory: float32 weights + {catalogue.MARGIN:.0%})",
+        interactive=False,
+    )
     details = gr.JSON(label="Configuration and details")
 
     load_button.click(_load, path, [card, details, model], api_name="load_model", concurrency_id=MODEL_WORK)
-    model.change(_describe, model, [card, details], api_name="describe_model", concurrency_id=MODEL_WORK)
+    ready.change(_describe, ready, [card, details], api_name="describe_model", concurrency_id=MODEL_WORK)
     return card, details

@@ -13,10 +13,13 @@ from . import examples, plots
 from .common import (
     MODEL_WORK,
     export,
+    first_language,
     friendly,
     get_pipeline,
     intro,
     lang_or_none,
+    language_picker,
+    language_update,
     model_for,
     read_info,
     table,
@@ -86,7 +89,7 @@ def setup(model: str) -> tuple[str, list[str], str | None, list[tuple[str, str]]
         (f"{lang}: {q}", lang)
         for lang, (_, q) in examples.for_languages(examples.QUESTION_ANSWERING, langs).items()
     ]
-    return note, langs, ("en" if "en" in langs else langs[0] if langs else None), choices
+    return note, langs, first_language(langs), choices
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
@@ -112,8 +115,8 @@ def _setup(model: str):
     note, langs, lang, choices = setup(model)
     return (
         note,
-        gr.update(choices=langs, value=lang),
-        gr.update(choices=langs, value=lang),
+        language_update(langs, lang),
+        language_update(langs, lang),
         gr.update(choices=choices),
     )
 
@@ -125,7 +128,7 @@ def _example(lang: str | None):
     return context, question, lang, lang
 
 
-def build(model: gr.Dropdown) -> None:
+def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note0, langs, lang0, choices = setup(model.value) if model.value else ("", [], None, [])
     context0, question0 = examples.QUESTION_ANSWERING["en"]
     intro(
@@ -141,10 +144,8 @@ def build(model: gr.Dropdown) -> None:
         with gr.Column(scale=2):
             question = gr.Textbox(label="Question", value=question0)
             with gr.Row():
-                lang = gr.Dropdown(langs, value=lang0, label="Context language", allow_custom_value=True)
-                question_lang = gr.Dropdown(
-                    langs, value=lang0, label="Question language", allow_custom_value=True
-                )
+                lang = language_picker(langs, lang0, "Context language")
+                question_lang = language_picker(langs, lang0, "Question language")
             head = gr.Radio(HEADS, value="simple", label="QA head")
             with gr.Row():
                 top_k = gr.Slider(1, 10, value=3, step=1, label="Answers to show")
@@ -159,4 +160,4 @@ def build(model: gr.Dropdown) -> None:
     example.input(_example, example, [context, question, lang, question_lang], api_name="qa_example")
     run.click(_run, inputs, [shown, plot, table, files], api_name="answer", concurrency_id=MODEL_WORK)
     question.submit(_run, inputs, [shown, plot, table, files], api_name=False, concurrency_id=MODEL_WORK)
-    model.change(_setup, model, [note, lang, question_lang, example], api_name="qa_setup")
+    ready.change(_setup, ready, [note, lang, question_lang, example], api_name="qa_setup")

@@ -7,7 +7,35 @@ from typing import Any
 import gradio as gr
 
 from . import examples
-from .common import MODEL_WORK, export, friendly, get_pipeline, intro, lang_or_none, read_info, table
+from .common import (
+    MODEL_WORK,
+    export,
+    first_language,
+    friendly,
+    get_pipeline,
+    intro_text,
+    lang_or_none,
+    language_picker,
+    language_update,
+    read_info,
+    table,
+)
+
+# What each family's tokenizer does, and what to look for (keyed by whether the family has language embeddings).
+HOW = {
+    True: (
+        "XLM's tokenizer normalises punctuation, splits words with language-specific rules (Moses; jieba for "
+        "Chinese, PyThaiNLP for Thai), usually lower-cases and strips accents, then cuts words into BPE pieces.",
+        "how the language changes the splitting (try Chinese or an apostrophe in French), which words break into "
+        "several pieces (`</w>` ends a word), and the character span each token came from.",
+    ),
+    False: (
+        "XLM-R's tokenizer has no language-specific rules: it normalises the text (NFKC), then SentencePiece cuts "
+        "the raw text, spaces included, into pieces from one vocabulary shared by 100 languages.",
+        "`▁` marking a piece that starts a word, how many pieces a word of each script takes, and the character "
+        "span each token came from. The language is not an input.",
+    ),
+}
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------
@@ -57,9 +85,14 @@ def token_pieces(text: str, rows: list[dict[str, Any]]) -> list[tuple[str, str |
 
 def steps_markdown(steps: dict[str, Any]) -> str:
     """The preprocessing steps as a numbered Markdown list."""
+    language = (
+        "No language input"
+        if steps["lang_id"] is None and steps["lang"] is None
+        else f"Language **{steps['lang'] or 'none'}** (language id {steps['lang_id']})"
+    )
     head = (
-        f"Language **{steps['lang'] or 'none'}** (language id {steps['lang_id']}), segmenter **{steps['segmenter']}**, "
-        f"lower-case and strip accents: **{'yes' if steps['do_lowercase_and_remove_accent'] else 'no'}**."
+        f"{language}, segmenter **{steps['segmenter']}**, lower-case and strip accents: "
+        f"**{'yes' if steps['do_lowercase_and_remove_accent'] else 'no'}**."
     )
     lines = [head, ""]
     for n, step in enumerate(steps["steps"], start=1):
@@ -73,9 +106,11 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
-def setup(model: str) -> tuple[list[str], str | None]:
-    langs = list(read_info(model).languages)
-    return langs, ("en" if "en" in langs else langs[0] if langs else None)
+def setup(model: str) -> tuple[str, list[str], str | None]:
+    """The tab's introduction for the model's tokenizer, its languages and the default one."""
+    info = read_info(model)
+    langs = list(info.languages)
+    return intro_text(*HOW[info.language_embeddings]), langs, first_language(langs, "fr")
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
@@ -94,26 +129,20 @@ def _run(text, lang, add_special_tokens, model):
 
 @friendly
 def _setup(model: str):
-    langs, lang = setup(model)
-    return gr.update(choices=langs, value=lang)
+    how, langs, lang = setup(model)
+    return how, language_update(langs, lang)
 
 
-def build(model: gr.Dropdown) -> None:
-    langs, lang0 = setup(model.value) if model.value else ([], None)
-    intro(
-        "XLM's tokenizer normalises punctuation, splits words with language-specific rules (Moses; jieba for "
-        "Chinese, PyThaiNLP for Thai), usually lower-cases and strips accents, then cuts words into BPE pieces.",
-        "how the language changes the splitting (try Chinese or an apostrophe in French), which words break into "
-        "several pieces (`</w>` ends a word), and the character span each token came from.",
-    )
+def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
+    how0, langs, lang0 = setup(model.value) if model.value else ("", [], None)
+    how = gr.Markdown(how0 or intro_text(*HOW[True]))
     with gr.Row():
         text = gr.Textbox(label="Text", value="L'été dernier, j'ai visité New-York !", scale=3)
         with gr.Column(scale=1):
-            lang = gr.Dropdown(
-                langs, value="fr" if "fr" in langs else lang0, label="Language", allow_custom_value=True
-            )
-            special = gr.Checkbox(value=True, label="Add special tokens (</s> … </s>)")
-    gr.Examples([[s, lang] for lang, s in examples.FILL_MASK.items() if lang in langs][:8], [text, lang])
+            lang = language_picker(langs, lang0, "Language")
+            special = gr.Checkbox(value=True, label="Add special tokens (<s> or </s> at both ends)")
+    shown = examples.for_languages(examples.FILL_MASK, langs)
+    gr.Examples([[s, lang if langs else None] for lang, s in shown.items()][:8], [text, lang])
     run = gr.Button("Tokenize", variant="primary")
     steps = gr.Markdown(elem_id="tokenizer-steps")
     pieces = gr.HighlightedText(label="Tokens over the text", elem_id="tokenizer-pieces")
@@ -128,4 +157,4 @@ def build(model: gr.Dropdown) -> None:
         api_name="tokenize",
         concurrency_id=MODEL_WORK,
     )
-    model.change(_setup, model, lang, api_name="tokenizer_setup")
+    ready.change(_setup, ready, [how, lang], api_name="tokenizer_setup")

@@ -6,18 +6,15 @@ Runs on the embedded models in assets/ (or $XLM_EXPLORER_ASSETS); skipped with a
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import re
-import socket
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-import itertools
+from _app_server import serving
 
 from components import plots
 from components.common import discover, model_for
@@ -26,22 +23,12 @@ MODELS = discover()
 NO_MODEL = "no embedded model in assets/ yet (train one or set XLM_EXPLORER_ASSETS)"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
     if not MODELS:
         pytest.skip(NO_MODEL)
-    import app
-
-    port = free_port()
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    app.demo.close()
+    with serving() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +123,8 @@ def test_setup_endpoints_follow_the_model(client, base):
     _lang_update, _pair_update, layers, heads = client.predict(model.path, api_name="/attention_setup")
     assert len(layers["choices"]) == config_of(model.path)["n_layers"] + 1
     assert len(heads["choices"]) == config_of(model.path)["n_heads"] + 1
-    assert client.predict(model.path, api_name="/tokenizer_setup")["choices"]
+    how, lang = client.predict(model.path, api_name="/tokenizer_setup")
+    assert "Moses" in how and lang["choices"]
     _note, text, _layer = client.predict(model.path, api_name="/compare_setup")
     assert all("|" in line for line in text.splitlines())
 
@@ -162,7 +150,7 @@ ENDPOINTS = {
     "/attention", "/attention_view", "/attention_setup",
     "/tokenize", "/tokenizer_setup",
     "/compare", "/compare_setup",
-    "/load_model", "/describe_model",
+    "/fetch_model", "/load_model", "/describe_model",
 }  # fmt: skip
 
 
@@ -317,6 +305,16 @@ def test_load_model_describes_the_checkpoint(client, base):
     assert picker["value"] == model.path and "Languages" in card
     _card2, details2 = client.predict(model.path, api_name="/describe_model")
     assert details2["parameters"] == count
+    assert "folder" not in details  # no server path beyond the one the user typed
+
+
+def test_fetch_model_admits_a_local_folder(client, base):
+    from gradio_client.exceptions import AppError
+
+    model, _ = base
+    assert client.predict(model.path, api_name="/fetch_model") == model.path
+    with pytest.raises(AppError, match="No such model folder"):
+        client.predict("/no/such/folder", api_name="/fetch_model")
 
 
 # -- bad input: a clear message, and the server keeps serving --------------------------------------------------

@@ -1,18 +1,19 @@
-"""The app in a real headless Chromium: fill-mask, QA and attention render, PNG export works, no console errors.
+"""The app in a real headless Chromium: fill-mask, QA and attention render, PNG export works, no console errors;
+fill-mask and the attention explorer also on a small random XLM-RoBERTa.
 
-Screenshots of every tab go to test-artifacts/screenshots/ (printed). Needs /usr/bin/chromium (`make chromium`)
-and an embedded model in assets/ (or $XLM_EXPLORER_ASSETS); skipped with a reason otherwise.
+Screenshots of every tab go to test-artifacts/screenshots/ (printed). Needs /usr/bin/chromium (`make chromium`);
+the XLM tests need an embedded model in assets/ (or $XLM_EXPLORER_ASSETS) and are skipped with a reason otherwise.
 """
 
 from __future__ import annotations
 
 import os
-import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from _app_server import serving, xlmr_app
 
 from components.common import discover
 
@@ -44,20 +45,21 @@ TIMEOUT_MS = 60_000
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (run `make chromium`)"),
-    pytest.mark.skipif(not discover(), reason="no embedded model in assets/ yet"),
 ]
+needs_xlm = pytest.mark.skipif(not discover(), reason="no embedded model in assets/ yet")
 
 
 @pytest.fixture(scope="module")
 def url():
-    import app
+    with serving() as url:
+        yield url
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    yield f"http://127.0.0.1:{port}/"
-    app.demo.close()
+
+@pytest.fixture(scope="module")
+def xlmr_url(make_xlmr, tmp_path_factory):
+    """The app over an XLM-R-only assets folder (its default model: a small random XLM-R masked LM)."""
+    with xlmr_app(make_xlmr, tmp_path_factory.mktemp("xlmr-assets")) as (url, _model):
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +72,9 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture()
-def page(browser, url):
-    """A fresh page on the app; fails the test if the browser logged an error."""
+@contextmanager
+def opened(browser, url: str) -> Iterator:
+    """A fresh page on the app at ``url``; fails the test if the browser logged an error."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
     errors: list[str] = []
@@ -86,10 +88,30 @@ def page(browser, url):
     assert not errors, f"browser console errors: {errors}"
 
 
+@pytest.fixture()
+def page(browser, url):
+    with opened(browser, url) as page:
+        yield page
+
+
+@pytest.fixture()
+def xlmr_page(browser, xlmr_url):
+    with opened(browser, xlmr_url) as page:
+        yield page
+
+
 def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name, exact=True).click()
 
 
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+
+
+@needs_xlm
 def test_fill_mask_renders_bars_and_exports_png(page):
     open_tab(page, "Fill-mask")
     page.get_by_role("button", name="Predict", exact=True).click()
@@ -107,6 +129,7 @@ def test_fill_mask_renders_bars_and_exports_png(page):
     )
 
 
+@needs_xlm
 def test_question_answering_highlights_the_answer(page):
     open_tab(page, "Question answering")
     page.get_by_role("button", name="Answer", exact=True).click()
@@ -116,6 +139,7 @@ def test_question_answering_highlights_the_answer(page):
     assert page.locator("#qa-answer .qa-context").get_attribute("dir") == "auto"
 
 
+@needs_xlm
 def test_attention_explorer_draws_heatmaps(page):
     open_tab(page, "Attention")
     page.get_by_role("button", name="Show attention", exact=True).click()
@@ -124,8 +148,8 @@ def test_attention_explorer_draws_heatmaps(page):
     assert page.locator("#attention-grid .hm image").count() > 1  # one small heatmap per layer × head
 
 
+@needs_xlm
 def test_screenshots_of_every_tab(page):
-    SHOTS.mkdir(parents=True, exist_ok=True)
     for number, (name, buttons, result) in enumerate(TABS, start=1):
         open_tab(page, name)
         for button in buttons:
@@ -133,7 +157,28 @@ def test_screenshots_of_every_tab(page):
         if result:
             page.locator(result).first.wait_for()
         page.wait_for_timeout(1500)  # let the other outputs of the tab settle
-        path = SHOTS / f"{number:02d}-{name.split()[0].lower()}.png"
-        page.screenshot(path=str(path), full_page=True)
-        assert path.stat().st_size > 10_000
+        shoot(page, f"{number:02d}-{name.split()[0].lower()}")
     print(f"\nscreenshots in {SHOTS}")
+
+
+# -- XLM-RoBERTa ---------------------------------------------------------------------------------------------------
+def test_xlmr_fill_mask_renders_with_the_language_picker_disabled(xlmr_page):
+    page = xlmr_page
+    open_tab(page, "Fill-mask")
+    page.get_by_role("button", name="Predict", exact=True).click()
+    plot = page.locator("#fill-mask-plot")
+    plot.locator(".js-plotly-plot .bars .point path").first.wait_for()
+    assert plot.locator(".bars .point path").count() == 5
+    assert page.locator("#fill-mask-words label").count() > 3
+    page.get_by_text("This model has no language embeddings").first.wait_for()
+    shoot(page, "xlmr-01-fill-mask")
+
+
+def test_xlmr_attention_explorer_draws_heatmaps(xlmr_page):
+    page = xlmr_page
+    open_tab(page, "Attention")
+    page.get_by_role("button", name="Show attention", exact=True).click()
+    page.locator("#attention-heatmap .js-plotly-plot .hm image").first.wait_for()
+    page.locator("#attention-grid .js-plotly-plot .hm image").first.wait_for()
+    assert page.locator("#attention-grid .hm image").count() == 2 * 4  # layers × heads of the test model
+    shoot(page, "xlmr-02-attention")
