@@ -92,7 +92,11 @@ _admitted: set[str] = set()
 
 
 def folder_of(path: str) -> Path:
-    """The local folder of a checkpoint; a Hub id is checked for memory, downloaded once and then remembered."""
+    """The local folder of a checkpoint: an embedded model by its name (so that the page never shows where it
+    lives on the server), a local folder, or a Hub id, checked for memory, downloaded once and then remembered."""
+    embedded = assets_dir() / path
+    if is_hub_id(path) and "/" not in path and (embedded / "config.json").is_file():
+        return embedded
     admit(path)
     if is_hub_id(path) and not Path(path).expanduser().is_dir():
         return _snapshot(path)
@@ -116,7 +120,8 @@ def read_info(path: str | os.PathLike) -> ModelInfo:
 
 @functools.lru_cache(maxsize=128)
 def _info(path: str, folder: str, mtime_ns: int) -> ModelInfo:
-    """Parsed once per version of a config file: every handler asks for it on every request."""
+    """Parsed once per version of a config file: every handler asks for it on every request. A model is named by
+    its folder's name, or by its Hub id."""
     config = read_config(Path(folder))
     fam = family_of(config)
     own = next((a for a in config.architectures or [] if a in fam.architectures), None)
@@ -124,7 +129,7 @@ def _info(path: str, folder: str, mtime_ns: int) -> ModelInfo:
     lang2id = (getattr(config, "lang2id", None) or {}) if config.uses_language_embeddings else {}
     return ModelInfo(
         path=path,
-        name=Path(folder).name,
+        name=Path(folder).name if Path(path).expanduser().is_dir() or not is_hub_id(path) else path,
         family=fam.name,
         architectures=(head.__name__,),
         roles=frozenset(role for role, cls in fam.heads.items() if cls is head),
@@ -153,16 +158,16 @@ def discover(assets: Path | None = None) -> list[ModelInfo]:
 
 
 def default_model() -> str | None:
-    """``$XLM_EXPLORER_MODEL`` if set, else the first embedded model (None when there is none)."""
+    """``$XLM_EXPLORER_MODEL`` if set, else the name of the first embedded model (None when there is none)."""
     if os.environ.get(MODEL_ENV):
         return os.environ[MODEL_ENV]
     models = discover()
-    return models[0].path if models else None
+    return models[0].name if models else None
 
 
 def model_choices() -> list[tuple[str, str]]:
-    """(label, path) pairs for the model picker: the embedded models, then the official checkpoints."""
-    choices = [(f"{m.name} — {m.architectures[0]}", m.path) for m in discover()]
+    """(label, value) pairs for the model picker: the embedded models by name, then the official checkpoints."""
+    choices = [(f"{m.name} — {m.architectures[0]}", m.name) for m in discover()]
     choices += [(c.label(), c.repo) for c in catalogue.CHECKPOINTS]
     chosen = default_model()
     if chosen and chosen not in {path for _, path in choices}:
@@ -198,7 +203,7 @@ def model_for(task: str, selected: str | None) -> tuple[str, str]:
 def get_pipeline(task: str, selected: str | None, **kwargs: Any):
     """The cached pipeline for a task (no model is loaded here: the first call on it does that)."""
     path, _ = model_for(task, selected)
-    return _pipeline(task, path, tuple(sorted(kwargs.items())))
+    return _pipeline(task, os.fspath(folder_of(path)), tuple(sorted(kwargs.items())))
 
 
 @functools.lru_cache(maxsize=64)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import gradio as gr
@@ -13,7 +14,6 @@ from xlm.cli import describe
 from . import catalogue
 from .common import (
     MODEL_WORK,
-    admit,
     default_model,
     discover,
     folder_of,
@@ -34,9 +34,9 @@ def load(path: str, progress: Any = None) -> dict[str, Any]:
         raise gr.Error("Type a local model folder or a Hub id (e.g. FacebookAI/xlm-mlm-enfr-1024).")
     step = progress or (lambda *a, **k: None)
     step(0.1, desc="Reading the checkpoint")
-    admit(path)
-    info = describe(path)
-    del info["folder"]  # a path on the server: not the user's business
+    info = describe(os.fspath(folder_of(path)))
+    info["model"] = path  # as the user named it: a Hub snapshot's or an embedded model's folder stays private
+    del info["folder"]
     step(0.4, desc="Loading the model (first time only; it is cached afterwards)")
     loaded = get_pipeline("attention", path).loaded
     warnings = list(loaded.report.warnings)

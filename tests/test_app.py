@@ -308,6 +308,18 @@ def test_load_model_describes_the_checkpoint(client, base):
     assert "folder" not in details  # no server path beyond the one the user typed
 
 
+def test_no_server_path_reaches_the_page(server, client, base):
+    """Embedded models are picked by name: the page and the Model tab never show where they live."""
+    import httpx
+
+    model, _ = base
+    folder = str(Path(model.path).parent)
+    page = httpx.get(server + "config").text
+    assert folder not in page and json.dumps(model.name) in page
+    card, details = client.predict(model.name, api_name="/describe_model")
+    assert folder not in card + json.dumps(details) and details["model"] == model.name
+
+
 def test_fetch_model_admits_a_local_folder(client, base):
     from gradio_client.exceptions import AppError
 

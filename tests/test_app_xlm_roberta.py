@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _app_server import xlmr_app
+from _hub_server import HubServer, unreachable_endpoint
 from gradio_client.exceptions import AppError
 from test_app import ENDPOINTS, array, figure, read_export, rows
+from test_hub_server import _point_client
 
 from components import catalogue
 
@@ -41,12 +43,8 @@ def model(served) -> str:
 
 
 @pytest.fixture
-def hub_cache(tmp_path, monkeypatch):
-    """An empty Hub cache for the client (what HF_HOME does in a fresh process)."""
-    from huggingface_hub import constants
-
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+def hub_cache(tmp_path) -> Path:
+    """An empty Hub cache folder (the client is pointed at it by each test)."""
     return tmp_path / "hf"
 
 
@@ -218,9 +216,10 @@ def test_picker_offers_every_official_checkpoint(client):
         assert catalogue.gigabytes(checkpoint.memory_bytes) in offered[checkpoint.repo]
 
 
-def test_too_big_for_this_machine_is_refused_before_any_download(client, hub_cache):
+def test_too_big_for_this_machine_is_refused_before_any_download(client, hub_cache, monkeypatch):
     import psutil
 
+    _point_client(monkeypatch, unreachable_endpoint(), hub_cache)
     biggest = catalogue.BY_REPO["facebook/xlm-roberta-xxl"]
     if psutil.virtual_memory().available >= biggest.memory_bytes:
         pytest.skip("this machine has the memory for XLM-R XXL")
@@ -233,10 +232,7 @@ def test_too_big_for_this_machine_is_refused_before_any_download(client, hub_cac
 
 
 def test_offline_is_one_line_without_paths(client, hub_cache, monkeypatch):
-    from huggingface_hub import constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    _point_client(monkeypatch, unreachable_endpoint(), hub_cache, offline=True)
     with pytest.raises(AppError) as refused:
         client.predict("FacebookAI/xlm-roberta-base", api_name="/fetch_model")
     message = str(refused.value)
@@ -245,21 +241,37 @@ def test_offline_is_one_line_without_paths(client, hub_cache, monkeypatch):
 
 
 def test_unreachable_hub_is_one_line_without_paths(client, hub_cache, monkeypatch):
-    from _app_server import free_port
-    from huggingface_hub import constants
-
-    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
-    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
-    monkeypatch.setattr(
-        constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}"
-    )
+    endpoint = unreachable_endpoint()
+    _point_client(monkeypatch, endpoint, hub_cache)
     with pytest.raises(AppError) as refused:
         client.predict("FacebookAI/xlm-mlm-enfr-1024", api_name="/fetch_model")
     message = str(refused.value)
     assert f"is not in the local Hub cache and the Hub at {endpoint} cannot be reached" in message
     assert "\n" not in message and str(hub_cache) not in message
+
+
+def test_an_official_checkpoint_is_downloaded_on_first_use(client, model, hub_cache, monkeypatch):
+    """A Hub-compatible server on 127.0.0.1 serves the small XLM-R as FacebookAI/xlm-roberta-base: picking it
+    downloads it once (memory admitted), every tab then runs on it, and later calls fetch nothing more."""
+    from components import common
+
+    repo = "FacebookAI/xlm-roberta-base"
+    with HubServer() as hub:
+        hub.add_repo(repo, {"main": Path(model)})
+        _point_client(monkeypatch, hub.endpoint, hub_cache)
+        try:
+            assert client.predict(repo, api_name="/fetch_model") == repo
+            assert "model.safetensors" in hub.sent and any(hub_cache.rglob("model.safetensors"))
+            _note, lang, _examples = client.predict(repo, api_name="/fill_mask_setup")
+            assert lang["interactive"] is False
+            _plot, frame, *_ = client.predict(TEXT, None, 3, repo, api_name="/fill_mask")
+            local = client.predict(TEXT, None, 3, model, api_name="/fill_mask")[1]
+            assert frame == local  # the same weights, downloaded
+            card, details = client.predict(repo, api_name="/describe_model")
+            assert details["family"] == "XLM-RoBERTa" and str(hub_cache) not in json.dumps(details) + card
+            assert hub.sent.count("model.safetensors") == 1
+        finally:
+            common._snapshot.cache_clear()  # the cache folder goes with this test
 
 
 # -- the catalogue's numbers -------------------------------------------------------------------------------------
