@@ -236,6 +236,11 @@ def language_update(languages: list[str], value: str | None) -> dict[str, Any]:
     )
 
 
+def example_language(lang: str | None, model: str | None) -> str | None:
+    """The language an example puts in the pickers: none for a model without language embeddings."""
+    return lang if model and read_info(model).languages else None
+
+
 def first_language(languages: list[str] | tuple[str, ...], preferred: str = "en") -> str | None:
     """The default language of a picker: ``preferred`` when the model knows it, else its first one (or none)."""
     return preferred if preferred in languages else (languages[0] if languages else None)

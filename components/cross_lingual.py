@@ -127,9 +127,10 @@ def _setup(model: str):
 
 
 def _example(lang_pair: str | None):
-    if lang_pair not in examples.PARALLEL:
+    """The example pair for the translation language (French where there is none, as for XLM-R)."""
+    if lang_pair and lang_pair not in examples.PARALLEL:
         return gr.skip(), gr.skip()
-    return examples.PARALLEL[lang_pair]
+    return examples.PARALLEL[lang_pair or "fr"]
 
 
 def build(model: gr.Dropdown, ready: gr.Textbox) -> None:

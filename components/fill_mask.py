@@ -12,6 +12,7 @@ from xlm.pipelines.fill_mask import MASK_ALIASES
 from . import examples, plots
 from .common import (
     MODEL_WORK,
+    example_language,
     export,
     first_language,
     friendly,
@@ -117,8 +118,11 @@ def _setup(model: str):
     return note, language_update(langs, lang), gr.update(choices=choices, value=None)
 
 
-def _example(lang: str | None) -> tuple[str, str | None]:
-    return (examples.FILL_MASK.get(lang, ""), lang) if lang else (gr.skip(), gr.skip())
+@friendly
+def _example(lang: str | None, model: str | None):
+    if not lang:
+        return gr.skip(), gr.skip()
+    return examples.FILL_MASK.get(lang, ""), example_language(lang, model)
 
 
 def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
@@ -126,8 +130,8 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     intro(
         "A masked language model guesses the word hidden behind `<mask>` from the words around it (`<mask>` is "
         "understood by XLM and XLM-R alike; XLM's own mask token is `<special1>`).",
-        "how sure it is (bar length), whether the guesses fit the grammar, and how the language selector changes "
-        "tokenisation and the guesses. Click a word below the chart to mask it instead.",
+        "how sure it is (bar length), whether the guesses fit the grammar, and how the language selector (XLM "
+        "models) changes tokenisation and the guesses. Click a word below the chart to mask it instead.",
     )
     note = gr.Markdown(note0)
     with gr.Row():
@@ -144,7 +148,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     table = gr.Dataframe(label="Predictions", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
 
-    example.input(_example, example, [text, lang], api_name="fill_mask_example")
+    example.input(_example, [example, model], [text, lang], api_name="fill_mask_example")
     run.click(
         _run,
         [text, lang, top_k, model],

@@ -21,6 +21,7 @@ from .common import (
     get_pipeline,
     intro,
     model_choices,
+    read_info,
 )
 
 NO_MODEL = "No model yet: type a local folder or a Hub id above and press Load (assets/ holds no model)."
@@ -73,14 +74,22 @@ def summary(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def fetch(path: str) -> str:
+def fetch(path: str) -> tuple[str, str]:
     """Make a picked checkpoint available: an official one is checked for memory and downloaded (first use only;
-    Gradio's progress bar follows the download). Returns ``path``, which tells every tab to set itself up."""
+    Gradio's progress bar follows the download). Returns ``path``, which tells every tab to set itself up, and a
+    status line."""
     path = (path or "").strip()
     if not path:
         raise gr.Error("Pick a model, or type a local folder or a Hub id.")
-    folder_of(path)
-    return path
+    return path, status(path)
+
+
+def status(path: str | None) -> str:
+    """The line under the picker: which model every tab uses."""
+    if not path:
+        return NO_MODEL
+    info = read_info(path)
+    return f"Every tab uses **{info.name}** ({info.family}, {info.architectures[0]})."
 
 
 def embedded() -> pd.DataFrame:
@@ -122,7 +131,7 @@ def _load(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects 
 
 @friendly
 def _fetch(path: str, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (how Gradio injects progress)
-    progress(0, desc="Fetching the checkpoint (downloaded on first use)")
+    progress(0, desc="Fetching the checkpoint (official ones are downloaded on first use)")
     return fetch(path)
 
 
@@ -136,9 +145,11 @@ def _describe(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio inje
 
 def ready_signal(model: gr.Dropdown) -> gr.Textbox:
     """A hidden copy of the picked model that changes only once the model is available (fetched, downloaded, or
-    refused with a message): the tabs set themselves up when it changes, so a refusal shows once."""
+    refused with a message): the tabs set themselves up when it changes, so a refusal shows once. The status line
+    under the picker carries the download's progress bar."""
+    shown = gr.Markdown(status(model.value), elem_id="model-status")
     ready = gr.Textbox(model.value, visible=False)
-    model.change(_fetch, model, ready, api_name="fetch_model", concurrency_id=MODEL_WORK)
+    model.change(_fetch, model, [ready, shown], api_name="fetch_model", concurrency_id=MODEL_WORK)
     return ready
 
 

@@ -12,6 +12,7 @@ from xlm.pipelines import QuestionAnsweringPipeline
 from . import examples, plots
 from .common import (
     MODEL_WORK,
+    example_language,
     export,
     first_language,
     friendly,
@@ -121,11 +122,13 @@ def _setup(model: str):
     )
 
 
-def _example(lang: str | None):
+@friendly
+def _example(lang: str | None, model: str | None):
     if lang not in examples.QUESTION_ANSWERING:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip()
     context, question = examples.QUESTION_ANSWERING[lang]
-    return context, question, lang, lang
+    shown = example_language(lang, model_for(TASK, model)[0] if model else None)
+    return context, question, shown, shown
 
 
 def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
@@ -157,7 +160,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
 
     inputs = [context, question, lang, question_lang, head, top_k, allow_none, model]
-    example.input(_example, example, [context, question, lang, question_lang], api_name="qa_example")
+    example.input(_example, [example, model], [context, question, lang, question_lang], api_name="qa_example")
     run.click(_run, inputs, [shown, plot, table, files], api_name="answer", concurrency_id=MODEL_WORK)
     question.submit(_run, inputs, [shown, plot, table, files], api_name=False, concurrency_id=MODEL_WORK)
     ready.change(_setup, ready, [note, lang, question_lang, example], api_name="qa_setup")

@@ -134,10 +134,10 @@ def test_examples_fill_the_inputs(client, base):
 
     model, _ = base
     lang = model.languages[0] if model.languages else None
-    text, chosen = client.predict(lang, api_name="/fill_mask_example")
+    text, chosen = client.predict(lang, model.path, api_name="/fill_mask_example")
     assert "<mask>" in text and chosen == lang
     assert client.predict("fr", api_name="/cross_lingual_example") == tuple(examples.PARALLEL["fr"])
-    context, question, lang_c, lang_q = client.predict("en", api_name="/qa_example")
+    context, question, lang_c, lang_q = client.predict("en", model.path, api_name="/qa_example")
     assert (context, question) == examples.QUESTION_ANSWERING["en"] and lang_c == lang_q == "en"
 
 
@@ -324,7 +324,8 @@ def test_fetch_model_admits_a_local_folder(client, base):
     from gradio_client.exceptions import AppError
 
     model, _ = base
-    assert client.predict(model.path, api_name="/fetch_model") == model.path
+    path, shown = client.predict(model.path, api_name="/fetch_model")
+    assert path == model.path and f"Every tab uses **{model.name}** (XLM" in shown
     with pytest.raises(AppError, match="No such model folder"):
         client.predict("/no/such/folder", api_name="/fetch_model")
 

@@ -58,7 +58,8 @@ def test_every_endpoint_is_named(client):
 
 
 def test_fetch_model_returns_the_local_folder(client, model):
-    assert client.predict(model, api_name="/fetch_model") == model
+    path, shown = client.predict(model, api_name="/fetch_model")
+    assert path == model and shown == "Every tab uses **xlmr-mini** (XLM-RoBERTa, XLMRobertaForMaskedLM)."
 
 
 def test_fill_mask_matches_the_pipeline(client, model):
@@ -85,8 +86,8 @@ def test_fill_mask_with_mask_token_and_word_clicks(client, model):
     *_, words = client.predict(text, None, 2, model, api_name="/fill_mask")
     assert ["cat", "4:7"] in words["choices"]
     assert client.predict(text, "4:7", api_name="/mask_word") == "The <mask> sleeps on the <mask> ."
-    text, _lang = client.predict("fr", api_name="/fill_mask_example")
-    assert "<mask>" in text
+    text, lang = client.predict("fr", model, api_name="/fill_mask_example")
+    assert "<mask>" in text and lang is None  # the example, not a language the model cannot take
 
 
 def test_language_pickers_are_disabled_with_a_note(client, model):
@@ -109,6 +110,7 @@ def test_cross_lingual_says_tlm_does_not_apply_and_still_shows_the_pair(client, 
     assert "no language embeddings and was not trained on sentence pairs" in note
     assert lang["interactive"] is False and pair_lang["interactive"] is False
     assert client.predict("fr", api_name="/cross_lingual_example") == PAIR
+    assert client.predict(None, api_name="/cross_lingual_example") == PAIR  # no language pickers: French
     _bars, heat, share, frame, files = client.predict(
         PAIR[0], None, PAIR[1], None, 3, "mean", model, api_name="/cross_lingual"
     )
@@ -139,8 +141,8 @@ def test_answer_with_the_xlmr_qa_head(client, model):
     for a in rows(frame):
         assert context[a["start"] : a["end"]] == a["answer"]
     assert "qa-context" in html
-    context, question, *_ = client.predict("en", api_name="/qa_example")
-    assert question
+    context, question, lang, question_lang = client.predict("en", model, api_name="/qa_example")
+    assert context and question and lang is None and question_lang is None
 
 
 def test_beam_qa_head_is_refused_plainly(client, model):
@@ -167,7 +169,7 @@ def test_attention_on_a_pair_and_its_views(client, model):
     )
     assert len(figure(grid)["data"]) == config["num_hidden_layers"] * config["num_attention_heads"]
     tokens = read_export(files, ".json")["tokens"]
-    assert tokens[0] == "<s>" and tokens.count("</s>") == 2  # both sentences in one input
+    assert (tokens[0], tokens[-1]) == ("<s>", "</s>") and "▁Le" in tokens  # both sentences in one input
     n = len(query["choices"])
     assert array(figure(heat)["data"][0]["z"]).shape == (n, n) == (len(tokens), len(tokens))
     heat2, _bars2 = client.predict("1", "0", "2", api_name="/attention_view")
@@ -260,7 +262,7 @@ def test_an_official_checkpoint_is_downloaded_on_first_use(client, model, hub_ca
         hub.add_repo(repo, {"main": Path(model)})
         _point_client(monkeypatch, hub.endpoint, hub_cache)
         try:
-            assert client.predict(repo, api_name="/fetch_model") == repo
+            assert client.predict(repo, api_name="/fetch_model")[0] == repo
             assert "model.safetensors" in hub.sent and any(hub_cache.rglob("model.safetensors"))
             _note, lang, _examples = client.predict(repo, api_name="/fill_mask_setup")
             assert lang["interactive"] is False

@@ -182,3 +182,19 @@ def test_xlmr_attention_explorer_draws_heatmaps(xlmr_page):
     page.locator("#attention-grid .js-plotly-plot .hm image").first.wait_for()
     assert page.locator("#attention-grid .hm image").count() == 2 * 4  # layers × heads of the test model
     shoot(page, "xlmr-02-attention")
+
+
+def test_a_checkpoint_too_big_is_refused_in_a_message(xlmr_page):
+    import psutil
+
+    from components.catalogue import BY_REPO, gigabytes
+
+    biggest = BY_REPO["facebook/xlm-roberta-xxl"]
+    if psutil.virtual_memory().available >= biggest.memory_bytes:
+        pytest.skip("this machine has the memory for XLM-R XXL")
+    page = xlmr_page
+    page.locator("#model-picker input").click()
+    page.get_by_role("option", name=biggest.label()).click()
+    page.get_by_text(f"needs about {gigabytes(biggest.memory_bytes)} of memory").first.wait_for()
+    assert "xlmr-mini" in page.locator("#model-status").inner_text()  # the tabs stay on the model they had
+    shoot(page, "xlmr-03-refused")
