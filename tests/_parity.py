@@ -18,16 +18,9 @@ from _tolerance import assert_rounding_equal
 
 from xlm.models.xlm import modeling
 from xlm.models.xlm.configuration import XLMConfig
+from xlm.registry import FAMILIES
 
-HEADS = [
-    "XLMModel",
-    "XLMWithLMHeadModel",
-    "XLMForSequenceClassification",
-    "XLMForQuestionAnsweringSimple",
-    "XLMForQuestionAnswering",
-    "XLMForTokenClassification",
-    "XLMForMultipleChoice",
-]
+HEADS = list(FAMILIES["xlm"].architectures)  # every XLM class, from the registry
 # Every config.json in shared/data/hf-configs (test_modeling checks that this list is complete).
 HF_CONFIGS = [
     "tiny-random-xlm",

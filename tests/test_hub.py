@@ -13,7 +13,7 @@ from _tolerance import assert_rounding_equal
 
 import xlm
 from xlm.files import resolve_model_dir
-from xlm.models.xlm import modeling
+from xlm.registry import FAMILIES
 from xlm.weights import load_state_dict, tensor_shapes
 
 INPUTS = {"input_ids": torch.tensor([[1, 40, 987, 5, 2034, 1]]), "langs": torch.tensor([[1, 1, 1, 1, 1, 1]])}
@@ -181,8 +181,12 @@ def test_dtype_and_meta_loading(make_model):
     assert model.pred_layer.proj.weight is model.transformer.embeddings.weight  # still tied
 
 
-def test_every_head_class_is_exported():
-    assert all(issubclass(getattr(modeling, name), modeling.XLMPreTrainedModel) for name in HEADS)
+def test_every_registered_class_is_exported():
+    for family in FAMILIES.values():
+        for name, cls in family.architectures.items():
+            assert getattr(xlm, name) is cls and name in xlm.__all__
+        for cls in (family.config_class, family.tokenizer_class):
+            assert getattr(xlm, cls.__name__) is cls and cls.__name__ in xlm.__all__
 
 
 def test_tensor_shapes_read_headers_only(make_model, tmp_path):

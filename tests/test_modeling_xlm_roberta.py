@@ -17,16 +17,9 @@ from xlm.errors import InputError, InvalidConfigError, ModelTypeError
 from xlm.modeling_utils import KVCache
 from xlm.models.xlm_roberta import modeling
 from xlm.models.xlm_roberta.configuration import XLMRobertaConfig, XLMRobertaXLConfig
+from xlm.registry import FAMILIES
 
-HEADS = [
-    "Model",
-    "ForMaskedLM",
-    "ForCausalLM",
-    "ForSequenceClassification",
-    "ForTokenClassification",
-    "ForQuestionAnswering",
-    "ForMultipleChoice",
-]
+HEADS = [cls.__name__.removeprefix("XLMRoberta") for cls in FAMILIES["xlm-roberta"].heads.values()]
 # The real configs' structure (hidden/intermediate ratio 4, 514 positions, type_vocab_size 1, eps 1e-5); sizes
 # scaled down. "-large" and "-xxl" differ from "-base" / "-xl" in their size only, so the test shapes differ too.
 SHAPES = {
