@@ -21,13 +21,15 @@ if TYPE_CHECKING:
 
     ModelT = TypeVar("ModelT", bound=PreTrainedModel)
 
+
 @dataclass
 class LoadReport:
     """What did not match between a checkpoint and the model class it was loaded into."""
 
     missing_keys: list[str] = field(default_factory=list)
     unexpected_keys: list[str] = field(default_factory=list)
-    head_names: dict[str, str] = field(default_factory=dict)  # parameter prefix -> the head's name for a person
+    # parameter prefix -> the head's name for a person
+    head_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def untrained_heads(self) -> list[str]:
