@@ -69,6 +69,9 @@ class ModelInfo:
         return task not in TASK_ROLES or bool(self.roles & TASK_ROLES[task])
 
 
+_admitted: set[str] = set()  # official checkpoints that passed the memory check (at most the catalogue)
+
+
 def admit(path: str) -> None:
     """Refuse an official checkpoint the machine lacks the memory for, before anything is downloaded.
 
@@ -86,9 +89,6 @@ def admit(path: str) -> None:
             "pick a smaller model."
         )
     _admitted.add(path)
-
-
-_admitted: set[str] = set()
 
 
 def folder_of(path: str) -> Path:
