@@ -226,3 +226,24 @@ def test_auto_classes_pick_the_family(mlm_dir, make_model, tmp_path):
         xlm.AutoModel.from_pretrained(tmp_path)
     with pytest.raises(xlm.ModelTypeError, match="XLMConfig loads 'xlm' checkpoints only"):
         xlm.XLMWithLMHeadModel.from_pretrained(mlm_dir)
+
+
+def test_a_translation_pair_uses_the_tokenizers_pair_layout(mlm_dir):
+    """XLM-R was not trained on TLM pairs: a text and its translation are read in its own pair layout with its
+    own positions, as transformers' model reads ``tokenizer(text, pair)``."""
+    text, pair = "The house is <mask>.", "Das Haus ist klein."
+    view = pipeline("attention", mlm_dir, device="cpu")(
+        {"text": text.replace("<mask>", "small"), "text_pair": pair}, decimals=7
+    )
+    tok = xlm.XLMRobertaTokenizer.from_pretrained(mlm_dir)
+    enc = tok(text.replace("<mask>", "small"), pair, return_tensors="pt")
+    assert view["tokens"] == tok.convert_ids_to_tokens(enc["input_ids"][0].tolist())
+    model = transformers.XLMRobertaForMaskedLM.from_pretrained(mlm_dir, attn_implementation="eager").eval()
+    with torch.no_grad():
+        out = model(**enc, output_attentions=True)
+    assert_rounding_equal(torch.tensor(view["attentions"]), torch.stack(out.attentions)[:, 0])
+    guesses = pipeline("fill-mask", mlm_dir, device="cpu")(text, text_pair=pair, top_k=3)
+    enc = tok(text, pair, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(**enc).logits[0, enc["input_ids"][0].tolist().index(tok.mask_token_id)]
+    assert [g["token"] for g in guesses] == logits.topk(3).indices.tolist()
