@@ -27,6 +27,8 @@ class PretrainedConfig:
 
     model_type: ClassVar[str] = ""
     attribute_map: ClassVar[dict[str, str]] = {}  # other names of fields (transformers' ``attribute_map``)
+    # what forwards return without ``return_dict``; written to config.json only once set, as transformers does
+    return_dict: ClassVar[bool] = True
 
     id2label: dict[int, str] | None = None
     label2id: dict[str, int] | None = None
@@ -92,6 +94,11 @@ class PretrainedConfig:
         self.id2label = int_keys("id2label", self.id2label)
         if self.label2id is None:
             self.label2id = {name: i for i, name in self.id2label.items()}
+
+    @property
+    def use_return_dict(self) -> bool:
+        """``return_dict`` under its older name (deprecated in transformers 5)."""
+        return self.return_dict
 
     @property
     def num_labels(self) -> int:

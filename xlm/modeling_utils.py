@@ -7,8 +7,10 @@ from these pieces; what differs between families stays explicit there.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -59,17 +61,30 @@ class KVCache:
 
 
 @dataclass
-class ModelOutput:
-    """Base of the outputs: attribute access, ``out["logits"]`` and ``out[0]`` over the fields that are set."""
+class ModelOutput(Mapping):
+    """Base of the outputs, dict-like as transformers' ``ModelOutput``: attribute access, and a mapping of the fields
+    that are set (``len``, ``keys()``, ``"logits" in out``, ``out["logits"]``, iteration over the keys) that is also
+    indexed by position over those fields (``out[0]``, ``out[1:]``)."""
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields that are set (not None), in declaration order."""
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
     def to_tuple(self) -> tuple[Any, ...]:
+        """The values of the fields that are set: what ``return_dict=False`` returns."""
         return tuple(self.to_dict().values())
 
     def __getitem__(self, key: str | int | slice) -> Any:
         return self.to_dict()[key] if isinstance(key, str) else self.to_tuple()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(self.to_dict())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
 
 
 @dataclass
@@ -84,13 +99,15 @@ class BaseModelOutput(ModelOutput):
 
 @dataclass
 class BaseModelOutputWithPooling(ModelOutput):
-    """:class:`BaseModelOutput` plus ``pooler_output`` (bs, dim) when the model has a pooler, and the cache."""
+    """:class:`BaseModelOutput` plus ``pooler_output`` (bs, dim) when the model has a pooler, and the cache;
+    ``cross_attentions`` is empty (these encoders have no cross-attention) where attentions are asked for."""
 
     last_hidden_state: Tensor | None = None
     pooler_output: Tensor | None = None
     hidden_states: tuple[Tensor, ...] | None = None
     past_key_values: KVCache | None = None
     attentions: tuple[Tensor, ...] | None = None
+    cross_attentions: tuple[Tensor, ...] | None = None
 
 
 @dataclass
@@ -114,6 +131,7 @@ class CausalLMOutput(ModelOutput):
     past_key_values: KVCache | None = None
     hidden_states: tuple[Tensor, ...] | None = None
     attentions: tuple[Tensor, ...] | None = None
+    cross_attentions: tuple[Tensor, ...] | None = None
 
 
 class SequenceClassifierOutput(_LogitsOutput):
@@ -218,10 +236,24 @@ class PreTrainedModel(nn.Module):
     head_names: ClassVar[dict[str, str]]  # parameter prefix of each head -> its name for a person
     cache_argument: ClassVar[str]  # the forward argument that takes a KVCache ("cache" or "past_key_values")
 
+    main_input_name: ClassVar[str] = "input_ids"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Give every forward a ``return_dict`` argument (see :func:`_with_return_dict`)."""
+        super().__init_subclass__(**kwargs)
+        if not getattr(cls.forward, "_takes_return_dict", False):
+            cls.forward = _with_return_dict(cls.forward)
+
     def __init__(self, config: PretrainedConfig) -> None:
         super().__init__()
         config.validate()
         self.config = config
+
+    @classmethod
+    def can_generate(cls) -> bool:
+        """Whether ``generate`` applies; as in transformers 5, only classes with a ``generate`` method (none here:
+        text generation goes through the pipeline)."""
+        return False
 
     @property
     def base_model(self) -> nn.Module:
@@ -281,6 +313,19 @@ class PreTrainedModel(nn.Module):
         return save_model(self, folder)
 
 
+def _with_return_dict(forward: Callable[..., ModelOutput]) -> Callable[..., Any]:
+    """``forward`` with transformers' ``return_dict`` argument: the output object when true, its ``to_tuple()``
+    when false, ``config.return_dict`` when not given."""
+
+    @functools.wraps(forward)
+    def wrapped(self: PreTrainedModel, *args: Any, return_dict: bool | None = None, **kwargs: Any) -> Any:
+        out = forward(self, *args, **kwargs)
+        return out if (self.config.return_dict if return_dict is None else return_dict) else out.to_tuple()
+
+    wrapped._takes_return_dict = True  # type: ignore[attr-defined]
+    return wrapped
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Task heads: the forward every family shares; a family's class builds the modules (the Hub's names) and, where
 # the head differs, the one method that differs. Put first in the bases: ``class X(SequenceClassifier, XPreTrained)``.
@@ -303,7 +348,7 @@ class SequenceClassifier:
         """``labels``: class ids (bs,), targets (bs,) for regression, or multi-hot floats (bs, num_labels). The
         loss follows ``config.problem_type``, guessed from num_labels and the labels' dtype when unset (unlike
         transformers, the guess is not written back into the config). Other arguments: the base model's."""
-        out = self.base_model(input_ids, attention_mask, **inputs)
+        out = self.base_model(input_ids, attention_mask, return_dict=True, **inputs)
         logits = self.classify(out)  # (bs, num_labels)
         loss = None
         if labels is not None:
@@ -327,7 +372,7 @@ class TokenClassifier:
         **inputs: Any,
     ) -> TokenClassifierOutput:
         """``labels`` (bs, slen): class ids, -100 where no label. Other arguments: the base model's."""
-        out = self.base_model(input_ids, attention_mask, **inputs)
+        out = self.base_model(input_ids, attention_mask, return_dict=True, **inputs)
         logits = self.classifier(self.dropout(out.last_hidden_state))  # (bs, slen, num_labels)
         loss = None
         if labels is not None:
@@ -353,7 +398,7 @@ class SpanQuestionAnswering:
     ) -> QuestionAnsweringModelOutput:
         """``start_positions``/``end_positions`` (bs,): the answer span; positions beyond the input are ignored in
         the loss. Other arguments: the base model's."""
-        out = self.base_model(input_ids, attention_mask, **inputs)
+        out = self.base_model(input_ids, attention_mask, return_dict=True, **inputs)
         logits = self.qa_outputs(out.last_hidden_state)  # (bs, slen, 2)
         start_logits, end_logits = (t.squeeze(-1).contiguous() for t in logits.split(1, dim=-1))
         loss = None
@@ -401,7 +446,7 @@ class MultipleChoice:
         )
         per_choice = {k for k, v in inputs.items() if isinstance(v, Tensor) and v.dim() >= 3}  # not head_mask
         inputs = {k: v.flatten(0, 1) if k in per_choice else v for k, v in inputs.items()}
-        out = self.base_model(input_ids, attention_mask, **inputs)
+        out = self.base_model(input_ids, attention_mask, return_dict=True, **inputs)
         logits = self.score(out).view(-1, num_choices)
         loss = None if labels is None else F.cross_entropy(logits, labels)
         return MultipleChoiceModelOutput(

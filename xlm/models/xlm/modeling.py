@@ -414,7 +414,7 @@ class XLMWithLMHeadModel(XLMPreTrainedModel):
         """``labels`` (bs, slen): token ids to predict at each position, -100 where nothing is predicted (not
         shifted: for a causal LM pass the next tokens). ``logits_to_keep=n`` scores only the last n positions.
         Other arguments: see :meth:`XLMModel.forward`."""
-        out = self.transformer(input_ids, attention_mask, **inputs)
+        out = self.transformer(input_ids, attention_mask, return_dict=True, **inputs)
         hidden = out.last_hidden_state
         if logits_to_keep:
             hidden = hidden[:, -logits_to_keep:]
@@ -610,7 +610,7 @@ class XLMForQuestionAnswering(XLMPreTrainedModel):
         """``start_positions``/``end_positions`` (bs,) give the training span; ``is_impossible`` (bs,) and
         ``cls_index`` (bs,) add the answerability loss; ``p_mask`` (bs, slen) is 1 where no answer may be (question,
         special tokens, padding). Other arguments: see :meth:`XLMModel.forward`."""
-        out = self.transformer(input_ids, attention_mask, **inputs)
+        out = self.transformer(input_ids, attention_mask, return_dict=True, **inputs)
         head = self.qa_outputs(
             out.last_hidden_state, start_positions, end_positions, cls_index, is_impossible, p_mask
         )

@@ -307,6 +307,7 @@ class XLMRobertaModel(XLMRobertaPreTrainedModel):
             hidden_states=hidden_states,
             past_key_values=cache,
             attentions=attentions,
+            cross_attentions=None if attentions is None else (),  # none: no cross-attention layers
         )
 
     def _position_ids(self, input_ids: Tensor | None, bs: int, slen: int, device: torch.device) -> Tensor:
@@ -409,7 +410,7 @@ class XLMRobertaForMaskedLM(_XLMRobertaLMModel):
     ) -> MaskedLMOutput:
         """``labels`` (bs, slen): the token to predict at each position, -100 where nothing is predicted. Other
         arguments: see :meth:`XLMRobertaModel.forward`."""
-        out = self.roberta(input_ids, attention_mask, **inputs)
+        out = self.roberta(input_ids, attention_mask, return_dict=True, **inputs)
         logits = self.lm_head(out.last_hidden_state)
         loss = None
         if labels is not None:
@@ -434,7 +435,7 @@ class XLMRobertaForCausalLM(_XLMRobertaLMModel):
         """``labels`` (bs, slen): the input ids (-100 where not scored); position t is scored on token t + 1, as
         transformers shifts them. ``logits_to_keep=n`` scores only the last n positions. Other arguments: see
         :meth:`XLMRobertaModel.forward`."""
-        out = self.roberta(input_ids, attention_mask, **inputs)
+        out = self.roberta(input_ids, attention_mask, return_dict=True, **inputs)
         hidden = out.last_hidden_state
         logits = self.lm_head(hidden[:, -logits_to_keep:] if logits_to_keep else hidden)
         loss = None
@@ -448,6 +449,7 @@ class XLMRobertaForCausalLM(_XLMRobertaLMModel):
             past_key_values=out.past_key_values,
             hidden_states=out.hidden_states,
             attentions=out.attentions,
+            cross_attentions=out.cross_attentions,
         )
 
 
