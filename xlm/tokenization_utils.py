@@ -24,6 +24,15 @@ from .errors import CorruptCheckpointError, InputError, UnknownLanguageError
 from .files import read_json, resolve_model_dir
 
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+SPECIAL_TOKEN_ATTRIBUTES = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)  # every special-token attribute transformers has; a family's special_token_names are the ones it sets
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
 NO_LIMIT = 1 << 40  # transformers writes int(1e30) as model_max_length for "no limit"
 
@@ -77,23 +86,14 @@ class PreTrainedTokenizer:
     vocab_files_names: ClassVar[tuple[str, ...]] = ()
     #: Token type id of the second text's positions (and of the special tokens after it).
     pair_type_id: ClassVar[int] = 1
+    #: Whether ``longest_first`` cuts a pair as transformers' fast tokenizers do (the shorter text keeps at most
+    #: half of the room) rather than as its slow ones (one token at a time from the longer text).
+    pair_truncation_halves: ClassVar[bool] = False
     #: Language assumed when none is given.
     default_lang: ClassVar[str | None] = None
+    #: The model inputs that ``__call__`` and :meth:`pad` return by default (as in transformers).
+    model_input_names: ClassVar[list[str]] = ["input_ids", "attention_mask"]
 
-    bos_token: str
-    eos_token: str
-    sep_token: str
-    cls_token: str
-    pad_token: str
-    unk_token: str
-    mask_token: str
-    bos_token_id: int
-    eos_token_id: int
-    sep_token_id: int
-    cls_token_id: int
-    pad_token_id: int
-    unk_token_id: int
-    mask_token_id: int
     lang2id: dict[str, int] | None = None
     id2lang: dict[int, str] | None = None
 
@@ -105,23 +105,33 @@ class PreTrainedTokenizer:
         source: str | os.PathLike,
         additional_special_tokens: Sequence[str] = (),
         model_max_length: int | None = None,
+        padding_side: str = "right",
+        truncation_side: str = "right",
     ) -> None:
         """``special_tokens`` maps each of :attr:`special_token_names` to its token; ``source`` names the vocabulary
-        file in error messages."""
+        file in error messages. ``padding_side`` and ``truncation_side`` (``"right"`` or ``"left"``) are where
+        padding goes and where truncation cuts unless a call says otherwise."""
         self.encoder = vocab
         self.decoder = {i: t for t, i in vocab.items()}
         self.model_max_length = model_max_length
+        self.padding_side = _side(padding_side, "padding_side")
+        self.truncation_side = _side(truncation_side, "truncation_side")
         self.additional_special_tokens = list(additional_special_tokens)
-        self.all_special_tokens = list(
-            dict.fromkeys([*special_tokens.values(), *self.additional_special_tokens])
-        )
-        missing = [t for t in self.all_special_tokens if t not in vocab]
+        named = dict.fromkeys([*special_tokens.values(), *self.additional_special_tokens])
+        missing = [t for t in named if t not in vocab]
         if missing:
             raise CorruptCheckpointError(f"{source} lacks the special tokens {', '.join(missing)}.")
-        for name in self.special_token_names:
-            setattr(self, name, special_tokens[name])
-            setattr(self, f"{name}_id", vocab[special_tokens[name]])
-        self.all_special_ids = [vocab[t] for t in self.all_special_tokens]
+        self._special_tokens = {name: special_tokens.get(name) for name in SPECIAL_TOKEN_ATTRIBUTES}
+        self._refresh_specials()
+
+    def _refresh_specials(self) -> None:
+        """Recompute what depends on the set of special tokens (after one was set or added)."""
+        self.all_special_tokens = list(
+            dict.fromkeys(
+                [t for t in self._special_tokens.values() if t is not None] + self.additional_special_tokens
+            )
+        )
+        self.all_special_ids = [self.convert_tokens_to_ids(t) for t in self.all_special_tokens]
         by_length = sorted(self.all_special_tokens, key=len, reverse=True)
         self._special_pattern = re.compile("|".join(re.escape(t) for t in by_length))
 
@@ -195,11 +205,35 @@ class PreTrainedTokenizer:
     def special_tokens_map(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in self.special_token_names}
 
+    def __getattr__(self, name: str) -> Any:
+        """``bos_token`` ... and ``bos_token_id`` ...: the special tokens and their ids (``None`` where unset)."""
+        specials = self.__dict__.get("_special_tokens")
+        if specials is not None:
+            if name in specials:
+                return specials[name]
+            if name.endswith("_id") and name[:-3] in specials:
+                token = specials[name[:-3]]
+                return None if token is None else self.convert_tokens_to_ids(token)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Setting a special token (``pad_token``) or its id (``pad_token_id``) updates the other, as in
+        transformers."""
+        specials = self.__dict__.get("_special_tokens")
+        if specials is not None and name.endswith("_id") and name[:-3] in specials:
+            name, value = name[:-3], None if value is None else self.convert_ids_to_tokens(int(value))
+        if specials is not None and name in specials:
+            specials[name] = None if value is None else str(value)
+            self._refresh_specials()
+            return
+        super().__setattr__(name, value)
+
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
         """Id of a token (``<unk>``'s for unknown ones), or ids of a list of tokens."""
         if isinstance(tokens, str):
-            return self.encoder.get(tokens, self.unk_token_id)
-        return [self.encoder.get(t, self.unk_token_id) for t in tokens]
+            found = self.encoder.get(tokens)
+            return self.encoder[self.unk_token] if found is None else found
+        return [self.convert_tokens_to_ids(t) for t in tokens]
 
     def convert_ids_to_tokens(
         self, ids: int | Iterable[int], skip_special_tokens: bool = False
@@ -253,7 +287,7 @@ class PreTrainedTokenizer:
         spans: list = []
         for start, end, special in self._chunks(text):
             if special:
-                ids.append(self.encoder[text[start:end]])
+                ids.append(self.convert_tokens_to_ids(text[start:end]))
                 pieces.append(text[start:end])
                 spans.append((start, end))
                 continue
@@ -305,15 +339,11 @@ class PreTrainedTokenizer:
         return sum(len(ids) for ids in self._special_layout(pair))
 
     def encode(
-        self,
-        text: str,
-        text_pair: str | None = None,
-        *,
-        lang: str | None = None,
-        add_special_tokens: bool = True,
-    ) -> list[int]:
-        """Ids of ``text`` (and ``text_pair``), with the special tokens when ``add_special_tokens``."""
-        return self(text, text_pair, lang=lang, add_special_tokens=add_special_tokens)["input_ids"]
+        self, text: str, text_pair: str | None = None, *, lang: str | None = None, **kwargs: Any
+    ) -> Any:
+        """Ids of ``text`` (and ``text_pair``): ``__call__``'s ``input_ids`` with the same keyword arguments
+        (``add_special_tokens``, ``max_length``, ``truncation``, ``padding``, ``return_tensors`` ...)."""
+        return self(text, text_pair, lang=lang, **kwargs)["input_ids"]
 
     def __call__(
         self,
@@ -322,28 +352,16 @@ class PreTrainedTokenizer:
         *,
         lang: str | Sequence[str] | None = None,
         pair_lang: str | Sequence[str] | None = None,
-        add_special_tokens: bool = True,
-        padding: bool | str = False,
-        truncation: bool | str = False,
-        max_length: int | None = None,
-        pad_to_multiple_of: int | None = None,
-        return_tensors: str | None = None,
-        return_token_type_ids: bool | None = None,
-        return_attention_mask: bool = True,
-        return_special_tokens_mask: bool = False,
-        return_offsets_mapping: bool = False,
-        return_langs: bool | None = None,
+        **options: Any,
     ) -> BatchEncoding:
         """Encode a text or a batch of texts (optionally paired) into model inputs.
 
         ``lang`` (one code, or one per text) selects the language; ``pair_lang`` the second texts' (default:
-        ``lang``). Keys: ``input_ids``, ``attention_mask`` (unless ``return_attention_mask=False``), and on request
-        ``token_type_ids``, ``special_tokens_mask``, ``offset_mapping`` (spans in the original texts, ``(0, 0)`` for
-        added special tokens), ``langs`` (language id of every position; by default whenever ``lang`` is given and
-        the tokenizer has ``lang2id``). ``padding``: ``True``/``"longest"`` or ``"max_length"``; ``truncation``:
-        ``True``/``"longest_first"``, ``"only_first"`` or ``"only_second"``, to ``max_length`` (default:
-        ``model_max_length``). A single text gives flat lists, a batch lists of lists; ``return_tensors="pt"``
-        gives ``torch`` tensors of shape ``(batch, length)``.
+        ``lang``). ``options`` are those of :meth:`prepare_for_model`. Keys: the :attr:`model_input_names`, and on
+        request ``token_type_ids``, ``special_tokens_mask``, ``offset_mapping`` (spans in the original texts,
+        ``(0, 0)`` for added special tokens), ``langs`` (language id of every position; by default whenever
+        ``lang`` is given and the tokenizer has ``lang2id``). A single text gives flat lists, a batch lists of
+        lists; ``return_tensors="pt"`` gives ``torch`` tensors of shape ``(batch, length)``.
         """
         batched = not isinstance(text, str)
         texts = _as_list(text, "text")
@@ -352,41 +370,121 @@ class PreTrainedTokenizer:
             raise InputError(f"Got {len(texts)} texts but {len(pairs)} text pairs: give one pair per text.")
         langs = _per_text(lang, len(texts), "lang")
         pair_langs = langs if pair_lang is None else _per_text(pair_lang, len(texts), "pair_lang")
-        if return_langs is None:
-            return_langs = lang is not None and bool(self.lang2id)
-        if return_langs and (lang is None or not self.lang2id):
+        if options.get("return_langs") is None:
+            options["return_langs"] = lang is not None and bool(self.lang2id)
+        if options["return_langs"] and (lang is None or not self.lang2id):
             raise InputError("return_langs=True needs lang=... and a tokenizer with lang2id.")
+        offsets = options.get("return_offsets_mapping", False)
+        examples = []
+        for first, second, lang_a, lang_b in zip(texts, pairs, langs, pair_langs, strict=True):
+            a = self._encode(first, self._check_lang(lang_a), offsets)
+            b = None if second is None else self._encode(second, self._check_lang(lang_b), offsets)
+            examples.append((a, b, lang_a, lang_b))
+        return self._build(examples, batched, **options)
+
+    def prepare_for_model(
+        self, ids: list[int], pair_ids: list[int] | None = None, **options: Any
+    ) -> BatchEncoding:
+        """Model inputs of already tokenized ids (and a second text's): special tokens, truncation, padding and
+        the columns asked for, as ``__call__`` gives them for one text (options as :meth:`_build` takes them)."""
+        if options.get("return_offsets_mapping"):
+            raise InputError(
+                "prepare_for_model takes ids, which carry no offsets: drop return_offsets_mapping."
+            )
+
+        def encoded(values: list[int]) -> Encoded:
+            return list(values), self.convert_ids_to_tokens(values), None
+
+        pair = None if pair_ids is None else encoded(pair_ids)
+        return self._build([(encoded(ids), pair, None, None)], False, **options)
+
+    def _build(
+        self,
+        examples: list[tuple[Encoded, Encoded | None, str | None, str | None]],
+        batched: bool,
+        *,
+        add_special_tokens: bool = True,
+        padding: bool | str = False,
+        truncation: bool | str | None = None,
+        max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_tensors: str | None = None,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool | None = None,
+        return_special_tokens_mask: bool = False,
+        return_offsets_mapping: bool = False,
+        return_langs: bool = False,
+    ) -> BatchEncoding:
+        """The model inputs of encoded texts: special tokens added (``add_special_tokens``), cut to ``max_length``
+        (default: ``model_max_length``) by ``truncation`` (``True``/``"longest_first"``, ``"only_first"``,
+        ``"only_second"``) on :attr:`truncation_side`, padded by ``padding`` (``True``/``"longest"`` or
+        ``"max_length"``, to a multiple of ``pad_to_multiple_of``) on ``padding_side`` (default
+        :attr:`padding_side`); ``return_*`` pick the columns (``None``: as :attr:`model_input_names` says)."""
+        if truncation is None:  # transformers: a max_length without padding means truncation
+            truncation = max_length is not None and padding in (False, "do_not_pad")
         strategy = _truncation_strategy(truncation)
         if strategy != "do_not_truncate" and max_length is None:
             max_length = self.model_max_length
         budget = None
         if strategy != "do_not_truncate" and max_length is not None:
-            specials = self.num_special_tokens_to_add(text_pair is not None) if add_special_tokens else 0
-            budget = max_length - specials
-
+            pair = examples[0][1] is not None if examples else False
+            budget = max_length - (self.num_special_tokens_to_add(pair) if add_special_tokens else 0)
         wanted = {
             "input_ids": True,
-            "token_type_ids": bool(return_token_type_ids),
-            "attention_mask": return_attention_mask,
+            "token_type_ids": self._wants("token_type_ids", return_token_type_ids),
+            "attention_mask": self._wants("attention_mask", return_attention_mask),
             "special_tokens_mask": return_special_tokens_mask,
             "offset_mapping": return_offsets_mapping,
             "langs": return_langs,
         }
         rows = []
-        for first, second, lang_a, lang_b in zip(texts, pairs, langs, pair_langs, strict=True):
-            a = self._encode(first, self._check_lang(lang_a), return_offsets_mapping)
-            b = (
-                None
-                if second is None
-                else self._encode(second, self._check_lang(lang_b), return_offsets_mapping)
-            )
+        for a, b, lang_a, lang_b in examples:
             if budget is not None:
-                a, b = _truncate(a, b, budget, strategy)
+                a, b = _truncate(a, b, budget, strategy, self.truncation_side, self.pair_truncation_halves)
             rows.append(self._example(a, b, lang_a, lang_b, add_special_tokens))
         columns = {key: [row[key] for row in rows] for key, on in wanted.items() if on}
-        columns = self._pad(columns, padding, max_length, pad_to_multiple_of)
+        columns = self._pad(columns, padding, max_length, pad_to_multiple_of, padding_side)
         if return_tensors is not None:
             return BatchEncoding(_to_tensors(columns, return_tensors))
+        return BatchEncoding(columns if batched else {k: v[0] for k, v in columns.items()})
+
+    def _wants(self, key: str, asked: bool | None) -> bool:
+        """Whether to return the column ``key``: as asked, else whether it is one of :attr:`model_input_names`."""
+        return key in self.model_input_names if asked is None else bool(asked)
+
+    def pad(
+        self,
+        encoded_inputs: dict[str, list] | Sequence[dict[str, list]],
+        padding: bool | str = True,
+        max_length: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        padding_side: str | None = None,
+        return_attention_mask: bool | None = None,
+        return_tensors: str | None = None,
+    ) -> BatchEncoding:
+        """Pad encodings (a list of them, or one whose values are lists of rows or a single row) to one length,
+        as ``__call__`` pads; an attention mask is added unless ``return_attention_mask=False`` (or
+        :attr:`model_input_names` lacks it); one already there is padded (transformers leaves it unpadded when
+        ``return_attention_mask=False``)."""
+        if isinstance(encoded_inputs, Sequence):
+            if not encoded_inputs:
+                raise InputError("pad() got no encodings.")
+            columns = {key: [_plain(e[key]) for e in encoded_inputs] for key in encoded_inputs[0]}
+            batched = True
+        else:
+            columns = {key: _plain(value) for key, value in encoded_inputs.items()}
+            batched = bool(columns["input_ids"]) and isinstance(columns["input_ids"][0], list)
+            if not batched:
+                columns = {key: [value] for key, value in columns.items()}
+        if "input_ids" not in columns:
+            raise InputError(f"pad() needs input_ids; the encodings hold {', '.join(columns)}.")
+        if self._wants("attention_mask", return_attention_mask):
+            columns.setdefault("attention_mask", [[1] * len(ids) for ids in columns["input_ids"]])
+        columns = self._pad(columns, padding, max_length, pad_to_multiple_of, padding_side)
+        if return_tensors is not None:
+            tensors = _to_tensors(columns, return_tensors)
+            return BatchEncoding(tensors if batched else {k: v[0] for k, v in tensors.items()})
         return BatchEncoding(columns if batched else {k: v[0] for k, v in columns.items()})
 
     def _example(
@@ -413,7 +511,12 @@ class PreTrainedTokenizer:
         }
 
     def _pad(
-        self, columns: dict[str, list], padding: bool | str, max_length: int | None, multiple: int | None
+        self,
+        columns: dict[str, list],
+        padding: bool | str,
+        max_length: int | None,
+        multiple: int | None,
+        side: str | None,
     ) -> dict[str, list]:
         if padding is False or padding == "do_not_pad":
             return columns
@@ -431,6 +534,7 @@ class PreTrainedTokenizer:
             )
         if multiple:
             target = -(-target // multiple) * multiple
+        left = _side(side or self.padding_side, "padding_side") == "left"
         fill = {
             "input_ids": self.pad_token_id,
             "token_type_ids": 0,
@@ -440,10 +544,11 @@ class PreTrainedTokenizer:
         }
         padded = {}
         for key, rows in columns.items():
-            padded[key] = [
-                row + [fill[key] if key != "langs" else (row[-1] if row else 0)] * (target - len(row))
-                for row in rows
-            ]
+            padded[key] = []
+            for row in rows:
+                edge = row[0 if left else -1] if row else 0
+                extra = [fill[key] if key != "langs" else edge] * (target - len(row))
+                padded[key].append(extra + row if left else row + extra)
         return padded
 
     # -- inspection --------------------------------------------------------------------------------------------------
@@ -606,8 +711,11 @@ def _truncation_strategy(truncation: bool | str) -> str:
     )
 
 
-def _truncate(a: Encoded, b: Encoded | None, budget: int, strategy: str) -> tuple[Encoded, Encoded | None]:
-    """Cut tokens from the end of the texts so that they fit in ``budget`` tokens together (as transformers)."""
+def _truncate(
+    a: Encoded, b: Encoded | None, budget: int, strategy: str, side: str, halves: bool
+) -> tuple[Encoded, Encoded | None]:
+    """Cut tokens from the ``side`` end of the texts so that they fit in ``budget`` tokens together (as
+    transformers; ``halves``: ``longest_first`` as its fast tokenizers cut pairs)."""
     if budget < 0:
         raise InputError("max_length is smaller than the special tokens alone.")
     len_a, len_b = len(a[0]), 0 if b is None else len(b[0])
@@ -618,6 +726,10 @@ def _truncate(a: Encoded, b: Encoded | None, budget: int, strategy: str) -> tupl
         cut_a, cut_b = excess, 0
     elif strategy == "only_second":
         cut_a, cut_b = 0, excess
+    elif halves:  # tokenizers' rule: the shorter text keeps at most half the budget, the longer the rest
+        short = min(len_a, len_b, budget // 2)
+        keep_a = short if len_a <= len_b else budget - short
+        cut_a, cut_b = len_a - keep_a, excess - (len_a - keep_a)
     else:  # longest_first: the longer text down to the shorter one, then both evenly (the second one more if odd)
         first = min(abs(len_a - len_b), excess)
         rest = excess - first
@@ -628,12 +740,25 @@ def _truncate(a: Encoded, b: Encoded | None, budget: int, strategy: str) -> tupl
         raise InputError(
             f"Cannot fit the input in max_length by cutting only the {which} text ({excess} too many)."
         )
-    return _keep(a, len_a - cut_a), None if b is None else _keep(b, len_b - cut_b)
+    return _keep(a, len_a - cut_a, side), None if b is None else _keep(b, len_b - cut_b, side)
 
 
-def _keep(encoded: Encoded, n: int) -> Encoded:
+def _keep(encoded: Encoded, n: int, side: str) -> Encoded:
+    """The first ``n`` tokens of ``encoded`` (the last ``n`` when truncating on the left)."""
+    part = slice(len(encoded[0]) - n, None) if side == "left" else slice(n)
     ids, pieces, spans = encoded
-    return ids[:n], pieces[:n], None if spans is None else spans[:n]
+    return ids[part], pieces[part], None if spans is None else spans[part]
+
+
+def _side(side: str, name: str) -> str:
+    if side not in ("left", "right"):
+        raise InputError(f"{name} should be 'left' or 'right', got {side!r}.")
+    return side
+
+
+def _plain(value: Any) -> Any:
+    """Lists of a tensor's values (as lists), anything else as it is."""
+    return value.tolist() if hasattr(value, "tolist") else value
 
 
 def _to_tensors(columns: dict[str, list], kind: str) -> dict[str, Any]:

@@ -156,7 +156,9 @@ class XLMTokenizer(PreTrainedTokenizer):
         additional_special_tokens: Sequence[str] = EXTRA_SPECIAL_TOKENS,
         zh_segmenter: str = "jieba",
         kytea_model: str | os.PathLike | None = None,
+        **kwargs: Any,
     ) -> None:
+        """``kwargs`` are the base class's (``padding_side``, ``truncation_side``)."""
         self.vocab_file, self.merges_file = Path(vocab_file), Path(merges_file)
         specials = {
             "bos_token": bos_token,
@@ -172,6 +174,7 @@ class XLMTokenizer(PreTrainedTokenizer):
             source=self.vocab_file,
             additional_special_tokens=additional_special_tokens,
             model_max_length=model_max_length,
+            **kwargs,
         )
         self.bpe_ranks = read_merges(self.merges_file)
         self.do_lowercase_and_remove_accent = bool(do_lowercase_and_remove_accent)

@@ -68,6 +68,7 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
     )
     vocab_files_names = (SPM_FILE,)
     pair_type_id = 0
+    pair_truncation_halves = True
 
     def __init__(
         self,
@@ -83,8 +84,10 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
         pad_token: str = "<pad>",
         mask_token: str = "<mask>",
         additional_special_tokens: Sequence[str] = (),
+        **kwargs: Any,
     ) -> None:
-        """The SentencePiece model is a file (``vocab_file``) or its bytes (``model_proto``)."""
+        """The SentencePiece model is a file (``vocab_file``) or its bytes (``model_proto``); ``kwargs`` are the
+        base class's (``padding_side``, ``truncation_side``)."""
         if (vocab_file is None) == (model_proto is None):
             raise InputError("Give the SentencePiece model as vocab_file or as model_proto (one of them).")
         self.vocab_file = None if vocab_file is None else Path(vocab_file)
@@ -115,6 +118,7 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
             source=source,
             additional_special_tokens=additional_special_tokens,
             model_max_length=model_max_length,
+            **kwargs,
         )
         # SentencePiece ids of its control pieces -> fairseq ids (it never emits <s> or </s> for text)
         self._from_spm_control = (self.unk_token_id, self.bos_token_id, self.eos_token_id)

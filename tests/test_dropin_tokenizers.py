@@ -1,0 +1,197 @@
+"""The tokenizer API that transformers users call, for both families, against transformers on the same inputs.
+
+In the style of transformers' tokenizer-tester cases: ``encode`` with length arguments, padding and truncation on
+either side, ``pad()``, ``prepare_for_model``, ``model_input_names`` and the special-token ids. XLM runs on the real
+``xlm-mlm-ende-1024`` files (transformers' slow ``XLMTokenizer``), XLM-R on a small SentencePiece model trained from
+the shared corpus (transformers' fast ``XLMRobertaTokenizer``).
+"""
+
+from __future__ import annotations
+
+import _spm
+import pytest
+from transformers import XLMRobertaTokenizer as HFRoberta
+from transformers import XLMTokenizer as HFXLM
+
+from xlm.models.xlm.tokenization import XLMTokenizer
+from xlm.models.xlm_roberta.tokenization import XLMRobertaTokenizer
+
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog, again and again.",
+    "Hello world!",
+    "A tokenizer cuts text into pieces; the model reads their ids.",
+]
+PAIRS = ["Is it?", "A rather longer second text that goes on and on for a while.", "Yes."]
+
+
+@pytest.fixture(scope="module", params=["xlm", "xlm_roberta"])
+def pair(request, shared_data, tmp_path_factory):
+    """(ours, transformers') tokenizer of one family, built from the same files."""
+    if request.param == "xlm":
+        folder = shared_data / "xlm-mlm-ende-1024"
+        return XLMTokenizer.from_pretrained(folder), HFXLM.from_pretrained(str(folder))
+    folder = _spm.train(shared_data, "unigram", tmp_path_factory.mktemp("spm") / "unigram")
+    return XLMRobertaTokenizer.from_pretrained(folder), HFRoberta.from_pretrained(str(folder))
+
+
+def plain(enc) -> dict:
+    """An encoding's columns as plain lists, whatever produced it."""
+    return {k: v.tolist() if hasattr(v, "tolist") else v for k, v in enc.items()}
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"add_special_tokens": False},
+        {"max_length": 7, "truncation": True},
+        {"max_length": 7},  # a max_length alone truncates, as in transformers
+        {"max_length": 40, "padding": "max_length"},
+        {"max_length": 9, "truncation": True, "padding": "max_length", "padding_side": "left"},
+        {"max_length": 40, "truncation": "only_second"},
+        {"max_length": 8, "truncation": "longest_first"},
+        {"return_tensors": "pt"},
+    ],
+)
+def test_encode_takes_length_padding_and_truncation_arguments(pair, kwargs):
+    ours, hf = pair
+    for first, second in zip(TEXTS, [None, *PAIRS[1:]], strict=True):
+        if second is None and kwargs.get("truncation") == "only_second":
+            continue
+        got, want = ours.encode(first, second, **kwargs), hf.encode(first, second, **kwargs)
+        assert plain({"ids": got}) == plain({"ids": want}), (first, kwargs)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("how", ["attribute", "argument"])
+def test_padding_side_as_attribute_and_argument(pair, side, how):
+    ours, hf = pair
+    kwargs = {"padding": True, "return_token_type_ids": True, "return_special_tokens_mask": True}
+    if how == "argument":
+        kwargs["padding_side"] = side
+    else:
+        ours.padding_side = hf.padding_side = side
+    try:
+        for extra in [{}, {"pad_to_multiple_of": 8}, {"padding": "max_length", "max_length": 48}]:
+            args = {**kwargs, **extra}
+            assert plain(ours(TEXTS, **args)) == plain(hf(TEXTS, **args))
+            assert plain(ours(TEXTS, PAIRS, **args)) == plain(hf(TEXTS, PAIRS, **args))
+            assert plain(ours(TEXTS, return_tensors="pt", **args)) == plain(
+                hf(TEXTS, return_tensors="pt", **args)
+            )
+    finally:
+        ours.padding_side = hf.padding_side = "right"
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+@pytest.mark.parametrize("strategy", ["longest_first", "only_first", "only_second"])
+def test_truncation_side(pair, side, strategy):
+    ours, hf = pair
+    ours.truncation_side = hf.truncation_side = side
+    try:
+        for max_length in (14, 20, 26):
+            args = {"truncation": strategy, "max_length": max_length, "return_special_tokens_mask": True}
+            # only the text that may be cut is long: the other one must fit (transformers logs an error, we raise)
+            firsts = [TEXTS[1]] if strategy == "only_second" else TEXTS
+            seconds = [PAIRS[0], PAIRS[2]] if strategy == "only_first" else PAIRS
+            for first in firsts:
+                for second in seconds:
+                    assert plain(ours(first, second, **args)) == plain(hf(first, second, **args))
+            if strategy == "longest_first":
+                assert plain(ours(TEXTS, **args)) == plain(hf(TEXTS, **args))
+    finally:
+        ours.truncation_side = hf.truncation_side = "right"
+
+
+def test_constructor_takes_padding_and_truncation_sides(pair, shared_data, tmp_path):
+    ours, _ = pair
+    ours.save_pretrained(tmp_path)
+    loaded = type(ours).from_pretrained(tmp_path, padding_side="left", truncation_side="left")
+    assert (loaded.padding_side, loaded.truncation_side) == ("left", "left")
+    with pytest.raises(Exception, match="padding_side should be 'left' or 'right'"):
+        type(ours).from_pretrained(tmp_path, padding_side="middle")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"padding": "longest"},
+        {"padding": "max_length", "max_length": 32},
+        {"pad_to_multiple_of": 8},
+        {"padding_side": "left"},
+        {"return_tensors": "pt"},
+        {"return_attention_mask": False},
+    ],
+)
+def test_pad_a_list_of_encodings(pair, kwargs):
+    ours, hf = pair
+    asked = {"return_token_type_ids": True, "return_special_tokens_mask": True}
+    asked["return_attention_mask"] = kwargs.get("return_attention_mask")
+    mine = [ours(t, **asked) for t in TEXTS]
+    theirs = [hf(t, **asked) for t in TEXTS]
+    assert [plain(e) for e in mine] == [plain(e) for e in theirs]
+    assert plain(ours.pad(mine, **kwargs)) == plain(hf.pad(theirs, **kwargs))
+    # a dict of rows (what a batch encoding is), and one encoding on its own
+    batch = {k: [e[k] for e in mine] for k in mine[0]}
+    hf_batch = {k: [e[k] for e in theirs] for k in theirs[0]}
+    assert plain(ours.pad(batch, **kwargs)) == plain(hf.pad(hf_batch, **kwargs))
+    single = {"input_ids": mine[1]["input_ids"]}
+    wanted = hf.pad(
+        {"input_ids": theirs[1]["input_ids"]}, **{"padding": "max_length", "max_length": 20, **kwargs}
+    )
+    assert plain(ours.pad(single, **{"padding": "max_length", "max_length": 20, **kwargs})) == plain(wanted)
+
+
+def test_model_input_names_and_default_columns(pair):
+    ours, hf = pair
+    assert ours.model_input_names == hf.model_input_names
+    assert sorted(ours(TEXTS[0])) == sorted(hf(TEXTS[0]))
+    assert sorted(ours(TEXTS, PAIRS)) == sorted(hf(TEXTS, PAIRS))
+
+
+def test_prepare_for_model_matches_transformers(pair):
+    ours, hf = pair
+    ids = [hf.encode(t, add_special_tokens=False) for t in TEXTS]
+    cases = [
+        {},
+        {"add_special_tokens": False},
+        {"max_length": 8, "truncation": True, "padding": "max_length"},
+        {"return_special_tokens_mask": True, "return_token_type_ids": True},
+    ]
+    for kwargs in cases:
+        for first, second in [(ids[0], None), (ids[0], ids[1]), (ids[2], ids[1])]:
+            got = ours.prepare_for_model(first, second, **kwargs)
+            if hasattr(hf, "prepare_for_model"):  # transformers' slow tokenizers (XLM) have it
+                want = hf.prepare_for_model(first, second, **kwargs)
+            else:  # fast ones (XLM-R) do not: the same texts through __call__
+                j, k = ids.index(first), None if second is None else ids.index(second)
+                want = hf(TEXTS[j], None if k is None else TEXTS[k], **kwargs)
+            assert plain(got) == plain(want), kwargs
+
+
+@pytest.mark.parametrize(
+    "name", ["pad_token", "unk_token", "mask_token", "cls_token", "sep_token", "bos_token"]
+)
+def test_setting_a_special_token_id_sets_the_token_and_back(pair, name):
+    ours, hf = pair
+    before = getattr(ours, name)
+    try:
+        for which in (ours, hf):
+            setattr(which, f"{name}_id", 7)
+        assert (getattr(ours, name), getattr(ours, f"{name}_id")) == (
+            getattr(hf, name),
+            getattr(hf, f"{name}_id"),
+        )
+        if name == "pad_token":
+            assert plain(ours(TEXTS, padding=True)) == plain(hf(TEXTS, padding=True))
+        for which in (ours, hf):
+            setattr(which, name, before)
+        assert (getattr(ours, name), getattr(ours, f"{name}_id")) == (
+            getattr(hf, name),
+            getattr(hf, f"{name}_id"),
+        )
+    finally:
+        for which in (ours, hf):
+            setattr(which, name, before)
+    assert getattr(ours, "eos_token", None) == getattr(hf, "eos_token", None)
