@@ -10,6 +10,7 @@ import transformers
 from _tolerance import assert_rounding_equal
 
 import xlm
+from xlm.errors import CorruptCheckpointError
 from xlm.registry import FAMILIES
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 CONFIGS = {
     "xlm": {
         "vocab_size": 50, "emb_dim": 16, "n_heads": 2, "n_layers": 2, "max_position_embeddings": 32,
-        "n_langs": 1, "dropout": 0.0, "attention_dropout": 0.0, "start_n_top": 2, "end_n_top": 2,
+        "n_langs": 1, "dropout": 0.0, "attention_dropout": 0.0, "summary_first_dropout": 0.0, "start_n_top": 2, "end_n_top": 2,
     },
     **{
         model_type: {
@@ -117,3 +118,149 @@ def test_return_dict_false_gives_transformers_tuple(model_type, name):
     with torch.no_grad():
         assert_tuples_close(ours(**inputs, **kwargs), b_tuple)
     assert ours.config.use_return_dict is False
+
+
+# -- from_pretrained's keyword arguments ----------------------------------------------------------------------
+
+BASES = {"xlm": "XLMModel", "xlm-roberta": "XLMRobertaModel", "xlm-roberta-xl": "XLMRobertaXLModel"}
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """Factory: the folder where transformers saved its random ``name`` (a ``sub`` subfolder too)."""
+    made = {}
+
+    def save(model_type: str, name: str):
+        if (model_type, name) not in made:
+            torch.manual_seed(0)
+            theirs = getattr(transformers, name)(their_config(model_type, name))
+            folder = tmp_path_factory.mktemp(name)
+            theirs.save_pretrained(folder)
+            theirs.save_pretrained(folder / "sub")
+            made[model_type, name] = folder
+        return made[model_type, name]
+
+    return save
+
+
+@pytest.mark.parametrize(("model_type", "name"), CASES)
+def test_loading_info_of_a_base_checkpoint_is_transformers(model_type, name, saved):
+    folder = saved(model_type, BASES[model_type])
+    ours, a = getattr(xlm, name).from_pretrained(folder, output_loading_info=True)
+    theirs, b = getattr(transformers, name).from_pretrained(folder, output_loading_info=True)
+    assert a == b
+    # the base model's weights are the checkpoint's, in both
+    for key, value in theirs.base_model.state_dict().items():
+        assert torch.equal(ours.base_model.state_dict()[key], value), key
+
+
+def classifier_name(model_type: str) -> str:
+    return FAMILIES[model_type].heads["sequence-classification"].__name__
+
+
+def classifier_pair(model_type: str, saved, **kwargs):
+    name = classifier_name(model_type)
+    folder = saved(model_type, name)
+    ours = getattr(xlm, name).from_pretrained(folder, **kwargs)
+    theirs = getattr(transformers, name).from_pretrained(folder, **kwargs)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("model_type", list(FAMILIES))
+def test_relabelled_classifier_loads_mismatched_and_trains_as_transformers(model_type, saved):
+    kwargs = {"num_labels": 5, "ignore_mismatched_sizes": True, "output_loading_info": True}
+    (ours, a), (theirs, b) = classifier_pair(model_type, saved, **kwargs)
+    assert a == b and b["mismatched_keys"]
+    assert ours.config.num_labels == theirs.config.num_labels == 5
+    assert ours.config.id2label == theirs.config.id2label
+    # the re-initialised head is random in both: give ours theirs, then one training step each
+    ours.load_state_dict(theirs.state_dict())
+    inputs = batch("classifier")
+    inputs["labels"] = torch.tensor([4, 2])
+    losses = []
+    for model in (ours, theirs):
+        model.train()
+        optimiser = torch.optim.SGD(model.parameters(), lr=0.5)
+        first = model(**inputs).loss
+        first.backward()
+        optimiser.step()
+        losses.append((first.detach(), model(**inputs).loss.detach()))
+    assert_tuples_close(losses[0], losses[1])
+
+
+@pytest.mark.parametrize("model_type", list(FAMILIES))
+def test_a_relabelled_classifier_without_ignore_mismatched_sizes_is_refused(model_type, saved):
+    name = classifier_name(model_type)
+    folder = saved(model_type, name)
+    # transformers raises a RuntimeError, we a CorruptCheckpointError (a ValueError); both name the way out
+    with pytest.raises(CorruptCheckpointError, match="ignore_mismatched_sizes=True"):
+        getattr(xlm, name).from_pretrained(folder, num_labels=5)
+    with pytest.raises(RuntimeError, match="ignore_mismatched_sizes"):
+        getattr(transformers, name).from_pretrained(folder, num_labels=5)
+
+
+@pytest.mark.parametrize("model_type", list(FAMILIES))
+def test_dtype_device_map_subfolder_and_config_overrides(model_type, saved, tmp_path):
+    name = FAMILIES[model_type].heads["masked-lm"].__name__
+    folder = saved(model_type, name)
+    inputs = batch(name)
+    for kwargs in ({"dtype": torch.float16}, {"torch_dtype": torch.float16}, {"torch_dtype": "float16"}):
+        ours = getattr(xlm, name).from_pretrained(folder, **kwargs)
+        theirs = getattr(transformers, name).from_pretrained(folder, **kwargs)
+        assert ours.dtype == theirs.dtype == torch.float16
+        ours.save_pretrained(tmp_path / "half")  # a dtype in the config does not stop saving
+        assert getattr(transformers, name).from_pretrained(tmp_path / "half").dtype == torch.float16
+    # transformers needs accelerate for device_map (not installed here); "auto" is the GPU where there is one
+    auto = "cuda" if torch.cuda.is_available() else "cpu"
+    for device_map, device in (
+        ("cpu", "cpu"),
+        ("auto", auto),
+        (torch.device("cpu"), "cpu"),
+        ({"": "cpu"}, "cpu"),
+    ):
+        assert getattr(xlm, name).from_pretrained(folder, device_map=device_map).device.type == device
+    kwargs = {"subfolder": "sub", "local_files_only": True, "output_attentions": True}
+    ours = getattr(xlm, name).from_pretrained(folder, **kwargs)
+    theirs = getattr(transformers, name).from_pretrained(folder, **kwargs).eval()
+    assert ours.config.output_attentions is theirs.config.output_attentions is True
+    with torch.no_grad():
+        assert_tuples_close(ours(**inputs).to_tuple(), theirs(**inputs).to_tuple())
+
+
+@pytest.mark.parametrize("model_type", list(FAMILIES))
+def test_state_dict_without_a_path_and_unknown_keywords(model_type, saved):
+    name = FAMILIES[model_type].heads["token-classification"].__name__
+    torch.manual_seed(0)
+    theirs = getattr(transformers, name)(their_config(model_type, name)).eval()
+    config = FAMILIES[model_type].config_class.from_dict(theirs.config.to_dict())
+    ours = getattr(xlm, name).from_pretrained(None, config=config, state_dict=theirs.state_dict())
+    again = getattr(transformers, name).from_pretrained(
+        None, config=theirs.config, state_dict=theirs.state_dict()
+    )
+    inputs = batch(name)
+    with torch.no_grad():
+        assert_tuples_close(ours(**inputs).to_tuple(), again.eval()(**inputs).to_tuple())
+    folder = saved(model_type, name)
+    for cls in (getattr(xlm, name), getattr(transformers, name)):
+        with pytest.raises(TypeError, match="devise_map"):
+            cls.from_pretrained(folder, devise_map="cpu")
+
+
+@pytest.mark.parametrize("model_type", list(FAMILIES))
+def test_config_json_files_and_subfolder_read_both_ways(model_type, saved, tmp_path):
+    folder = saved(model_type, BASES[model_type])
+    ours_class = FAMILIES[model_type].config_class
+    theirs_class = type(transformers.AutoConfig.for_model(model_type))
+    ours = ours_class.from_pretrained(folder, subfolder="sub")
+    theirs = theirs_class.from_pretrained(folder, subfolder="sub")
+    ours.to_json_file(tmp_path / "ours.json")
+    theirs.to_json_file(tmp_path / "theirs.json")
+    assert set_values(theirs_class.from_json_file(tmp_path / "ours.json").to_dict()) == set_values(
+        theirs.to_dict()
+    )
+    assert ours_class.from_json_file(tmp_path / "theirs.json") == ours
+
+
+def set_values(data: dict) -> dict:
+    """A config dict less its null entries (we write null for XLM's unset language maps; transformers omits them)."""
+    return {k: v for k, v in data.items() if v is not None}

@@ -121,7 +121,20 @@ class PretrainedConfig:
         return data
 
     def to_json_string(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        """The JSON of :meth:`to_dict`; a torch dtype (e.g. ``config.dtype``) is written by name, as transformers."""
+        return (
+            json.dumps(self.to_dict(), indent=2, sort_keys=True, ensure_ascii=False, default=_dtype_name)
+            + "\n"
+        )
+
+    def to_json_file(self, path: str | os.PathLike) -> None:
+        """Write :meth:`to_json_string` to ``path``."""
+        Path(path).write_text(self.to_json_string(), encoding="utf-8")
+
+    @classmethod
+    def from_json_file(cls: type[ConfigT], path: str | os.PathLike) -> ConfigT:
+        """Read a config from a JSON file."""
+        return cls.from_dict(read_json(Path(path)))
 
     @classmethod
     def from_dict(cls: type[ConfigT], data: dict[str, Any], **overrides: Any) -> ConfigT:
@@ -149,13 +162,15 @@ class PretrainedConfig:
         cls: type[ConfigT],
         name_or_path: str | os.PathLike,
         *,
+        subfolder: str = "",
         revision: str | None = None,
         cache_dir: str | os.PathLike | None = None,
         local_files_only: bool | None = None,
         **overrides: Any,
     ) -> ConfigT:
-        """Read the config of a checkpoint folder, a Hub id, or a JSON file; ``overrides`` win over its values."""
-        path = config_path(name_or_path, revision, cache_dir, local_files_only)
+        """Read the config of a checkpoint folder (or its ``subfolder``), a Hub id, or a JSON file; ``overrides``
+        win over its values."""
+        path = config_path(name_or_path, revision, cache_dir, local_files_only, subfolder)
         try:
             return cls.from_dict(read_json(path), **overrides)
         except InvalidConfigError as err:
@@ -173,15 +188,23 @@ def config_path(
     revision: str | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool | None = None,
+    subfolder: str = "",
 ) -> Path:
-    """The ``config.json`` of a checkpoint folder or Hub id, or the JSON file given."""
+    """The ``config.json`` of a checkpoint folder (or its ``subfolder``) or Hub id, or the JSON file given."""
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path
     folder = resolve_model_dir(
         name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, weights=False
     )
-    return folder / CONFIG_NAME
+    return folder / subfolder / CONFIG_NAME
+
+
+def _dtype_name(value: Any) -> str:
+    """JSON fallback: a torch dtype by its name ("float16"); anything else is not serialisable."""
+    if type(value).__module__ == "torch" and type(value).__name__ == "dtype":
+        return str(value).removeprefix("torch.")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 # -- validation helpers ---------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from .files import resolve_model_dir
 from .weights import as_dtype, load_state_dict, save_state_dict
 
 if TYPE_CHECKING:
+    from .configuration_utils import PretrainedConfig
     from .modeling_utils import PreTrainedModel
 
     ModelT = TypeVar("ModelT", bound=PreTrainedModel)
@@ -28,6 +29,8 @@ class LoadReport:
 
     missing_keys: list[str] = field(default_factory=list)
     unexpected_keys: list[str] = field(default_factory=list)
+    # (key, shape in the checkpoint, shape in the model) of tensors initialised afresh (ignore_mismatched_sizes)
+    mismatched_keys: list[tuple[str, torch.Size, torch.Size]] = field(default_factory=list)
     # parameter prefix -> the head's name for a person
     head_names: dict[str, str] = field(default_factory=dict)
 
@@ -50,12 +53,26 @@ class LoadReport:
                 f"{len(body)} weights of the base model are missing and were initialised randomly: "
                 f"{_preview(body)}."
             )
+        if self.mismatched_keys:
+            notes.append(
+                f"{len(self.mismatched_keys)} weights have another shape in the checkpoint and were initialised "
+                f"randomly: {_preview([key for key, _, _ in self.mismatched_keys])}."
+            )
         if self.unexpected_keys:
             notes.append(
                 f"{len(self.unexpected_keys)} weights in the checkpoint are not used by this model class: "
                 f"{_preview(self.unexpected_keys)}."
             )
         return notes
+
+    def loading_info(self) -> dict[str, Any]:
+        """transformers' ``output_loading_info`` dict: sets of keys, and no error messages (errors raise)."""
+        return {
+            "missing_keys": set(self.missing_keys),
+            "unexpected_keys": set(self.unexpected_keys),
+            "mismatched_keys": set(self.mismatched_keys),
+            "error_msgs": [],
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,15 +102,24 @@ def _align_prefix(
     return state
 
 
-def _check_shapes(model: nn.Module, state: dict[str, torch.Tensor], folder: Path) -> None:
+def _check_shapes(
+    model: nn.Module, state: dict[str, torch.Tensor], folder: Path | str, ignore_mismatched: bool
+) -> list[tuple[str, torch.Size, torch.Size]]:
+    """(key, checkpoint shape, model shape) of every tensor whose shape differs; an error unless
+    ``ignore_mismatched``, in which case they are dropped from ``state`` (and initialised as missing ones)."""
     expected = {k: v.shape for k, v in model.state_dict().items()}
     bad = sorted(
-        f"{k} has shape {tuple(v.shape)}, the config implies {tuple(expected[k])}"
-        for k, v in state.items()
-        if k in expected and v.shape != expected[k]
+        (k, v.shape, expected[k]) for k, v in state.items() if k in expected and v.shape != expected[k]
     )
-    if bad:
-        raise CorruptCheckpointError(f"Weights in {folder} do not fit its config: {_preview(bad)}.")
+    if bad and not ignore_mismatched:
+        raise CorruptCheckpointError(
+            f"Weights in {folder} do not fit its config: "
+            + _preview([f"{k} has shape {tuple(a)}, the config implies {tuple(b)}" for k, a, b in bad])
+            + " (ignore_mismatched_sizes=True initialises them afresh)."
+        )
+    for key, _, _ in bad:
+        del state[key]
+    return bad
 
 
 def _materialise_missing(model: PreTrainedModel, device: torch.device) -> None:
@@ -102,7 +128,8 @@ def _materialise_missing(model: PreTrainedModel, device: torch.device) -> None:
         own = list(module.named_parameters(recurse=False)) + list(module.named_buffers(recurse=False))
         if not any(t.is_meta for _, t in own):
             continue
-        loaded = {name: t for name, t in own if not t.is_meta}
+        # copies: to_empty refills the storage of a tensor shared with another module (a tied weight) in place
+        loaded = {name: t.detach().clone() for name, t in own if not t.is_meta}
         module.to_empty(device=device, recurse=False)
         model._init_weights(module)
         with torch.no_grad():
@@ -112,41 +139,81 @@ def _materialise_missing(model: PreTrainedModel, device: torch.device) -> None:
 
 def load_model(
     cls: type[ModelT],
-    name_or_path: str | os.PathLike,
+    name_or_path: str | os.PathLike | None,
     *,
+    config: PretrainedConfig | None = None,
+    state_dict: dict[str, torch.Tensor] | None = None,
     dtype: str | torch.dtype | None = torch.float32,
-    device: str | torch.device | None = None,
+    torch_dtype: str | torch.dtype | None = None,
+    device: str | int | torch.device | None = None,
+    device_map: str | int | torch.device | dict[str, Any] | None = None,
+    subfolder: str = "",
     revision: str | None = None,
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool | None = None,
-    config: Any = None,
+    token: str | bool | None = None,
+    ignore_mismatched_sizes: bool = False,
+    output_loading_info: bool = False,
     **config_overrides: Any,
-) -> ModelT:
+) -> ModelT | tuple[ModelT, dict[str, Any]]:
     """Build ``cls`` from a checkpoint without initialising weights twice (meta-device construction).
 
-    ``dtype=None`` or ``"auto"`` keeps the checkpoint's dtype. Weights the checkpoint lacks are initialised as a
-    fresh model would be; ``model.load_report`` lists them (e.g. an untrained QA head).
+    The keyword arguments are transformers' ones: ``dtype`` (or its older name ``torch_dtype``; None or "auto"
+    keeps the checkpoint's; float32 unless given here, the checkpoint's through ``from_pretrained``), ``device_map`` ("cpu", "auto", a device, or ``{"": device}``; ``device`` is our
+    older name), ``state_dict`` (weights in place of the folder's; ``name_or_path`` may then be None with a
+    ``config``), ``ignore_mismatched_sizes`` (tensors whose shape differs are initialised afresh, e.g. a classifier
+    re-labelled with ``num_labels``), ``output_loading_info`` (also return transformers' dict of missing,
+    unexpected and mismatched keys). Other keywords must be config attributes: they override config.json.
+    Weights the checkpoint lacks are initialised as a fresh model would be; ``model.load_report`` lists them.
     """
-    folder = resolve_model_dir(
-        name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only
-    )
+    dtype = torch_dtype if torch_dtype is not None and dtype in (None, torch.float32) else dtype
+    dtype = _one_of("dtype", dtype, "torch_dtype", torch_dtype)
+    device = _one_of("device", device, "device_map", _map_device(device_map))
+    folder: Path | None = None
+    if name_or_path is not None:
+        if token and not Path(name_or_path).expanduser().is_dir():
+            raise ValueError(
+                "token= is not passed to the Hub here: log in (`hf auth login`) or set HF_TOKEN instead."
+            )
+        folder = (
+            resolve_model_dir(
+                name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only
+            )
+            / subfolder
+        )
+    elif config is None or state_dict is None:
+        raise ValueError("Without a checkpoint (name_or_path=None) pass both config= and state_dict=.")
     if config is None:
-        config = cls.config_class.from_pretrained(folder, **config_overrides)
-    state = load_state_dict(folder)
+        config = cls.config_class.from_pretrained(folder)
+        unknown = {k: v for k, v in config_overrides.items() if not hasattr(config, k)}
+        if config_overrides and not unknown:
+            config = cls.config_class.from_dict(config.to_dict(), **config_overrides)
+    else:
+        unknown = config_overrides  # transformers passes them to the model's constructor, which takes none
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__}.from_pretrained() got unexpected keyword arguments {_names(unknown)} (neither a "
+            "loading option nor an attribute of the config)."
+        )
+    state = dict(state_dict) if state_dict is not None else load_state_dict(folder)
     with torch.device("meta"):
         model = cls(config)
     expected = model.state_dict().keys()
     state = _align_prefix(state, expected, cls.base_model_prefix)
-    _check_shapes(model, state, folder)
+    mismatched = _check_shapes(model, state, folder or "the state dict", ignore_mismatched_sizes)
     target = as_dtype(dtype)
     if target is not None:
         state = {k: v.to(target) if v.is_floating_point() else v for k, v in state.items()}
     model.load_state_dict(state, strict=False, assign=True)
     model.tie_weights()
     tied = _tied_keys(model)
+    mismatched_keys = {key for key, _, _ in mismatched}
     report = LoadReport(
-        missing_keys=sorted(k for k in expected if k not in state and k not in tied),
+        missing_keys=sorted(
+            k for k in expected if k not in state and tied.get(k) not in state and k not in mismatched_keys
+        ),
         unexpected_keys=sorted(k for k in state if k not in expected),
+        mismatched_keys=mismatched,
         head_names=cls.head_names,
     )
     _materialise_missing(model, torch.device("cpu"))
@@ -156,19 +223,46 @@ def load_model(
         model.to(device)
     model.eval()
     model.load_report = report
-    model.name_or_path = os.fspath(name_or_path)
-    return model
+    model.name_or_path = os.fspath(name_or_path) if name_or_path is not None else ""
+    return (model, report.loading_info()) if output_loading_info else model
 
 
-def _tied_keys(model: nn.Module) -> set[str]:
-    """Names under which a parameter appears a second time (tied weights)."""
-    seen: dict[int, str] = {}
-    tied = set()
+def _one_of(name: str, value: Any, other_name: str, other: Any) -> Any:
+    """The value of an argument that has two names; both given with different values is an error."""
+    if value is not None and other is not None and value != other:
+        raise ValueError(f"{name}={value!r} and {other_name}={other!r} disagree; give one of them.")
+    return value if value is not None else other
+
+
+def _map_device(device_map: str | int | torch.device | dict[str, Any] | None) -> torch.device | None:
+    """The one device a ``device_map`` puts the whole model on ("auto": the first GPU if there is one)."""
+    if isinstance(device_map, dict):
+        if set(device_map) != {""}:
+            raise ValueError(
+                f"device_map={device_map!r}: splitting a model across devices is not supported; "
+                'pass one device, "auto", or {"": device}.'
+            )
+        device_map = device_map[""]
+    if device_map is None:
+        return None
+    if device_map == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device_map)
+
+
+def _names(kwargs: dict[str, Any]) -> str:
+    return ", ".join(repr(k) for k in kwargs)
+
+
+def _tied_keys(model: nn.Module) -> dict[str, str]:
+    """Each name under which a parameter appears a second time (a tied weight) -> its first name."""
+    first: dict[int, str] = {}
+    tied = {}
     for name, param in model.named_parameters(remove_duplicate=False):
-        if id(param) in seen:
-            tied.add(name)
+        if id(param) in first:
+            tied[name] = first[id(param)]
         else:
-            seen[id(param)] = name
+            first[id(param)] = name
     return tied
 
 
@@ -177,6 +271,7 @@ def save_model(model: PreTrainedModel, folder: str | os.PathLike) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.config.architectures = [type(model).__name__]
+    model.config.dtype = str(model.dtype).removeprefix("torch.")  # the dtype transformers loads it in
     model.config.save_pretrained(folder)
     tied = _tied_keys(model)
     state = {k: v for k, v in model.state_dict().items() if k not in tied}

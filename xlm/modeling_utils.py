@@ -298,15 +298,11 @@ class PreTrainedModel(nn.Module):
 
     @classmethod
     def from_pretrained(
-        cls,
-        name_or_path: str | os.PathLike,
-        *,
-        dtype: str | torch.dtype | None = None,
-        device: str | torch.device | None = None,
-        **kwargs: Any,
-    ) -> PreTrainedModel:
-        """Load a Hub-format checkpoint (folder or Hub id); see :func:`xlm.loading.load_model` for ``kwargs``."""
-        return load_model(cls, name_or_path, dtype=dtype, device=device, **kwargs)
+        cls, name_or_path: str | os.PathLike | None, *, dtype: str | torch.dtype | None = None, **kwargs: Any
+    ) -> PreTrainedModel | tuple[PreTrainedModel, dict[str, Any]]:
+        """Load a Hub-format checkpoint (folder or Hub id), in its own dtype unless ``dtype`` says otherwise (as
+        transformers 5's default "auto"); see :func:`xlm.loading.load_model` for ``kwargs``."""
+        return load_model(cls, name_or_path, dtype=dtype, **kwargs)
 
     def save_pretrained(self, folder: str | os.PathLike) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``folder``."""
