@@ -195,3 +195,77 @@ def test_setting_a_special_token_id_sets_the_token_and_back(pair, name):
         for which in (ours, hf):
             setattr(which, name, before)
     assert getattr(ours, "eos_token", None) == getattr(hf, "eos_token", None)
+
+
+# -- overflow windows (stride) --------------------------------------------------------------------------------------
+
+LONG = " ".join(TEXTS + PAIRS)
+
+
+def slow_windows(hf, ids: list[int], pair_ids: list[int] | None, strategy: str, **kwargs) -> list[list[int]]:
+    """transformers' slow tokenizer (XLM) gives one window and the tokens past it, the ``stride`` before them
+    included: fed back, those give the next windows (fast tokenizers return them all at once)."""
+    rows = []
+    while True:
+        enc = hf.prepare_for_model(
+            ids, pair_ids, truncation=strategy, return_overflowing_tokens=True, **kwargs
+        )
+        rows.append(enc["input_ids"])
+        if not enc.get("overflowing_tokens"):
+            return rows
+        if strategy == "only_second":
+            pair_ids = enc["overflowing_tokens"]
+        else:
+            ids = enc["overflowing_tokens"]
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("stride", [0, 1, 3])
+@pytest.mark.parametrize("strategy", ["longest_first", "only_first", "only_second"])
+def test_overflow_windows_with_stride(pair, side, stride, strategy):
+    ours, hf = pair
+    ours.truncation_side = hf.truncation_side = side
+    texts, seconds = [LONG, TEXTS[1], TEXTS[0]], None
+    if strategy == "only_first":
+        seconds = [PAIRS[0], PAIRS[2], PAIRS[0]]
+    elif strategy == "only_second":
+        texts, seconds = [PAIRS[0], PAIRS[2], TEXTS[1]], [LONG, TEXTS[1], TEXTS[0]]
+    args = {"truncation": strategy, "max_length": 14, "stride": stride, "return_overflowing_tokens": True}
+    try:
+        got = plain(ours(texts, seconds, padding=True, return_special_tokens_mask=True, **args))
+        assert len(got["input_ids"]) > len(texts)  # the long text gave several windows
+        if hasattr(hf, "prepare_for_model"):  # XLM: transformers' slow tokenizer, window by window
+            want = []
+            for i, first in enumerate(texts):
+                ids = hf.encode(first, add_special_tokens=False)
+                pair_ids = None if seconds is None else hf.encode(seconds[i], add_special_tokens=False)
+                want += [
+                    (i, row)
+                    for row in slow_windows(hf, ids, pair_ids, strategy, max_length=14, stride=stride)
+                ]
+            unpadded = [
+                [t for t, m in zip(row, mask, strict=True) if m]
+                for row, mask in zip(got["input_ids"], got["attention_mask"], strict=True)
+            ]
+            assert list(zip(got["overflow_to_sample_mapping"], unpadded, strict=True)) == want
+        else:  # XLM-R: transformers' fast tokenizer
+            want = hf(texts, seconds, padding=True, return_special_tokens_mask=True, **args)
+            assert got == plain(want)
+            # offsets of every window, but at lone "▁" pieces (a known difference, see test_tokenization_xlm_roberta)
+            mine = ours(texts, seconds, return_offsets_mapping=True, **args)
+            theirs = hf(texts, seconds, return_offsets_mapping=True, **args)
+            for ids, a, b in zip(
+                theirs["input_ids"], mine["offset_mapping"], theirs["offset_mapping"], strict=True
+            ):
+                lone = [hf.convert_ids_to_tokens(i) == "▁" for i in ids]
+                assert [x for x, skip in zip(a, lone, strict=True) if not skip] == [
+                    tuple(y) for y, skip in zip(b, lone, strict=True) if not skip
+                ]
+    finally:
+        ours.truncation_side = hf.truncation_side = "right"
+
+
+def test_overflow_refuses_a_stride_as_long_as_the_window(pair):
+    ours, _ = pair
+    with pytest.raises(Exception, match=r"stride \(10\) must be smaller"):
+        ours(LONG, max_length=12, truncation=True, stride=10, return_overflowing_tokens=True)

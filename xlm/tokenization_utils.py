@@ -407,11 +407,13 @@ class PreTrainedTokenizer:
         padding: bool | str = False,
         truncation: bool | str | None = None,
         max_length: int | None = None,
+        stride: int = 0,
         pad_to_multiple_of: int | None = None,
         padding_side: str | None = None,
         return_tensors: str | None = None,
         return_token_type_ids: bool | None = None,
         return_attention_mask: bool | None = None,
+        return_overflowing_tokens: bool = False,
         return_special_tokens_mask: bool = False,
         return_offsets_mapping: bool = False,
         return_langs: bool = False,
@@ -420,7 +422,12 @@ class PreTrainedTokenizer:
         (default: ``model_max_length``) by ``truncation`` (``True``/``"longest_first"``, ``"only_first"``,
         ``"only_second"``) on :attr:`truncation_side`, padded by ``padding`` (``True``/``"longest"`` or
         ``"max_length"``, to a multiple of ``pad_to_multiple_of``) on ``padding_side`` (default
-        :attr:`padding_side`); ``return_*`` pick the columns (``None``: as :attr:`model_input_names` says)."""
+        :attr:`padding_side`); ``return_*`` pick the columns (``None``: as :attr:`model_input_names` says).
+
+        ``return_overflowing_tokens``: a text too long for ``max_length`` gives several rows, windows that overlap
+        by ``stride`` tokens (the text cut by ``only_first``/``only_second`` for a pair, the other repeated), and
+        ``overflow_to_sample_mapping`` names each row's example; the output is then always a batch (as
+        transformers' fast tokenizers give it)."""
         if truncation is None:  # transformers: a max_length without padding means truncation
             truncation = max_length is not None and padding in (False, "do_not_pad")
         strategy = _truncation_strategy(truncation)
@@ -438,13 +445,20 @@ class PreTrainedTokenizer:
             "offset_mapping": return_offsets_mapping,
             "langs": return_langs,
         }
-        rows = []
-        for a, b, lang_a, lang_b in examples:
+        rows, samples = [], []
+        for index, (a, b, lang_a, lang_b) in enumerate(examples):
+            parts = [(a, b)]
             if budget is not None:
-                a, b = _truncate(a, b, budget, strategy, self.truncation_side, self.pair_truncation_halves)
-            rows.append(self._example(a, b, lang_a, lang_b, add_special_tokens))
+                cut = (budget, strategy, self.truncation_side, self.pair_truncation_halves)
+                parts = _windows(a, b, *cut, stride) if return_overflowing_tokens else [_truncate(a, b, *cut)]
+            for part_a, part_b in parts:
+                rows.append(self._example(part_a, part_b, lang_a, lang_b, add_special_tokens))
+                samples.append(index)
         columns = {key: [row[key] for row in rows] for key, on in wanted.items() if on}
         columns = self._pad(columns, padding, max_length, pad_to_multiple_of, padding_side)
+        if return_overflowing_tokens:
+            batched = True
+            columns["overflow_to_sample_mapping"] = samples
         if return_tensors is not None:
             return BatchEncoding(_to_tensors(columns, return_tensors))
         return BatchEncoding(columns if batched else {k: v[0] for k, v in columns.items()})
@@ -743,11 +757,45 @@ def _truncate(
     return _keep(a, len_a - cut_a, side), None if b is None else _keep(b, len_b - cut_b, side)
 
 
+def _windows(
+    a: Encoded, b: Encoded | None, budget: int, strategy: str, side: str, halves: bool, stride: int
+) -> list[tuple[Encoded, Encoded | None]]:
+    """The overflow windows of one example: the cut text in windows of the room truncation leaves it, each
+    repeating the last ``stride`` tokens of the one before (from the ``side`` end first), the other text whole."""
+    if b is not None and strategy == "longest_first":
+        raise InputError(
+            "return_overflowing_tokens with a pair needs truncation='only_first' or 'only_second' (which text to "
+            "cut into windows)."
+        )
+    first, second = _truncate(a, b, budget, strategy, side, halves)
+    cut_second = b is not None and strategy == "only_second"
+    whole, kept = (b, second) if cut_second else (a, first)
+    total, size = len(whole[0]), len(kept[0])
+    if total > size and stride >= size:
+        raise InputError(
+            f"stride ({stride}) must be smaller than the room left for the text ({size} tokens)."
+        )
+    spans = []
+    edge = 0 if side == "right" else total
+    while True:
+        start, end = (edge, min(edge + size, total)) if side == "right" else (max(edge - size, 0), edge)
+        spans.append((start, end))
+        if (end if side == "right" else total - start) >= total:
+            break
+        edge += (size - stride) * (1 if side == "right" else -1)
+    parts = [_slice(whole, start, end) for start, end in spans]
+    return [(a, part) if cut_second else (part, b) for part in parts]
+
+
 def _keep(encoded: Encoded, n: int, side: str) -> Encoded:
     """The first ``n`` tokens of ``encoded`` (the last ``n`` when truncating on the left)."""
-    part = slice(len(encoded[0]) - n, None) if side == "left" else slice(n)
+    total = len(encoded[0])
+    return _slice(encoded, total - n, total) if side == "left" else _slice(encoded, 0, n)
+
+
+def _slice(encoded: Encoded, start: int, end: int) -> Encoded:
     ids, pieces, spans = encoded
-    return ids[part], pieces[part], None if spans is None else spans[part]
+    return ids[start:end], pieces[start:end], None if spans is None else spans[start:end]
 
 
 def _side(side: str, name: str) -> str:
@@ -766,7 +814,9 @@ def _to_tensors(columns: dict[str, list], kind: str) -> dict[str, Any]:
         raise InputError(f"return_tensors should be None or 'pt', got {kind!r}.")
     import torch
 
-    lengths = {len(row) for rows in columns.values() for row in rows}
+    lengths = {
+        len(row) for key, rows in columns.items() if key != "overflow_to_sample_mapping" for row in rows
+    }
     if len(lengths) > 1:
         raise InputError("Texts of different lengths cannot form one tensor: pass padding=True.")
     return {key: torch.tensor(rows, dtype=torch.long) for key, rows in columns.items()}
