@@ -34,6 +34,17 @@ def pair(request, shared_data, tmp_path_factory):
     return XLMRobertaTokenizer.from_pretrained(folder), HFRoberta.from_pretrained(str(folder))
 
 
+def assert_offsets(hf, mine, theirs) -> None:
+    """Offsets of every row equal to transformers', but at lone ``▁`` pieces (a known difference, asserted in
+    test_tokenization_xlm_roberta)."""
+    rows = zip(theirs["input_ids"], mine["offset_mapping"], theirs["offset_mapping"], strict=True)
+    for ids, a, b in rows:
+        lone = [hf.convert_ids_to_tokens(i) == "▁" for i in ids]
+        assert [x for x, skip in zip(a, lone, strict=True) if not skip] == [
+            tuple(y) for y, skip in zip(b, lone, strict=True) if not skip
+        ]
+
+
 def plain(enc) -> dict:
     """An encoding's columns as plain lists, whatever produced it."""
     return {k: v.tolist() if hasattr(v, "tolist") else v for k, v in enc.items()}
@@ -251,16 +262,8 @@ def test_overflow_windows_with_stride(pair, side, stride, strategy):
         else:  # XLM-R: transformers' fast tokenizer
             want = hf(texts, seconds, padding=True, return_special_tokens_mask=True, **args)
             assert got == plain(want)
-            # offsets of every window, but at lone "▁" pieces (a known difference, see test_tokenization_xlm_roberta)
-            mine = ours(texts, seconds, return_offsets_mapping=True, **args)
-            theirs = hf(texts, seconds, return_offsets_mapping=True, **args)
-            for ids, a, b in zip(
-                theirs["input_ids"], mine["offset_mapping"], theirs["offset_mapping"], strict=True
-            ):
-                lone = [hf.convert_ids_to_tokens(i) == "▁" for i in ids]
-                assert [x for x, skip in zip(a, lone, strict=True) if not skip] == [
-                    tuple(y) for y, skip in zip(b, lone, strict=True) if not skip
-                ]
+            offsets = {"return_offsets_mapping": True, **args}
+            assert_offsets(hf, ours(texts, seconds, **offsets), hf(texts, seconds, **offsets))
     finally:
         ours.truncation_side = hf.truncation_side = "right"
 
@@ -269,3 +272,48 @@ def test_overflow_refuses_a_stride_as_long_as_the_window(pair):
     ours, _ = pair
     with pytest.raises(Exception, match=r"stride \(10\) must be smaller"):
         ours(LONG, max_length=12, truncation=True, stride=10, return_overflowing_tokens=True)
+
+
+# -- words: is_split_into_words, word_ids, sequence_ids -------------------------------------------------------------
+
+WORDS = [
+    ["The", "quick", "brown", "fox", "jumps", "!"],
+    ["Hello", "world", "again", "and", "again", "tokenizers", "cut"],
+]
+
+
+def oracle_word_ids(hf, words: list[str]) -> list[int | None]:
+    """For transformers' slow XLM tokenizer, which has no word ids: each word's index repeated over the pieces
+    transformers cuts that word into, between the special tokens."""
+    return [None, *[i for i, word in enumerate(words) for _ in hf.tokenize(word)], None]
+
+
+def test_is_split_into_words_with_word_ids_and_sequence_ids(pair):
+    ours, hf = pair
+    args = {"is_split_into_words": True, "return_special_tokens_mask": True}
+    for words in WORDS:
+        got, want = ours(words, **args), hf(words, **args)
+        assert plain(got) == plain(want)
+        expected = want.word_ids() if hf.is_fast else oracle_word_ids(hf, words)
+        assert got.word_ids() == expected
+        assert got.sequence_ids() == [None, *[0] * (len(got["input_ids"]) - 2), None]
+    batch = dict(padding=True, **args)
+    got, want = ours(WORDS, **batch), hf(WORDS, **batch)
+    assert plain(got) == plain(want)
+    if hf.is_fast:
+        for i in range(len(WORDS)):
+            assert (got.word_ids(i), got.sequence_ids(i)) == (want.word_ids(i), want.sequence_ids(i))
+        pairs = hf(WORDS[0], WORDS[1], **args)
+        assert plain(ours(WORDS[0], WORDS[1], **args)) == plain(pairs)
+        mine = ours(WORDS[0], WORDS[1], **args)
+        assert (mine.word_ids(), mine.sequence_ids()) == (pairs.word_ids(), pairs.sequence_ids())
+        offsets = {"return_offsets_mapping": True, **args}
+        assert_offsets(hf, ours(WORDS, padding=True, **offsets), hf(WORDS, padding=True, **offsets))
+        text = TEXTS[2]  # plain text: words as the fast tokenizer's pre-tokenizer splits them (at spaces)
+        assert ours(text).word_ids() == hf(text).word_ids()
+        assert ours(text, PAIRS[1]).sequence_ids() == hf(text, PAIRS[1]).sequence_ids()
+    else:
+        assert [got.word_ids(i) for i in range(len(WORDS))] == [
+            oracle_word_ids(hf, w) + [None] * (len(got["input_ids"][i]) - len(oracle_word_ids(hf, w)))
+            for i, w in enumerate(WORDS)
+        ]

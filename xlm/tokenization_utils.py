@@ -38,7 +38,9 @@ NO_LIMIT = 1 << 40  # transformers writes int(1e30) as model_max_length for "no 
 
 TextInput = str | Sequence[str]
 Span = tuple[int, int]
-Encoded = tuple[list[int], list[str], list[Span] | None]  # ids, pieces, offsets of one text
+Encoded = tuple[
+    list[int], list[str], list[Span] | None, list[int]
+]  # ids, pieces, offsets, word index of one text
 Layout = tuple[
     list[int], list[int], list[int]
 ]  # special ids before the first text, after it, after the second
@@ -54,15 +56,45 @@ class BatchEncoding(dict):
     token, or a ``(batch, length, 2)`` tensor.
     """
 
+    def __init__(
+        self,
+        data: dict[str, Any] | None = None,
+        word_ids: list[list[int | None]] | None = None,
+        sequence_ids: list[list[int | None]] | None = None,
+    ) -> None:
+        """``word_ids`` and ``sequence_ids``: per row, each position's word and text index (``None`` for special
+        tokens and padding), when a tokenizer made the encoding."""
+        super().__init__(data or {})
+        self.__dict__["_positions"] = {"word_ids": word_ids, "sequence_ids": sequence_ids}
+
     def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
         except KeyError:
             raise AttributeError(f"BatchEncoding has no {name!r}; it holds {', '.join(self)}") from None
 
+    def __reduce__(self) -> tuple:
+        return type(self), (dict(self), *self.__dict__.get("_positions", {}).values())
+
+    def _row(self, key: str, batch_index: int) -> list[int | None]:
+        rows = self.__dict__.get("_positions", {}).get(key)
+        if rows is None:
+            raise InputError(f"{key}() needs an encoding made by a tokenizer's __call__.")
+        return list(rows[batch_index])
+
+    def word_ids(self, batch_index: int = 0) -> list[int | None]:
+        """The index of the word (or, ``is_split_into_words``, of the given word) each position of row
+        ``batch_index`` comes from; ``None`` for special tokens and padding."""
+        return self._row("word_ids", batch_index)
+
+    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
+        """0 for the first text's positions, 1 for the second's, ``None`` for special tokens and padding."""
+        return self._row("sequence_ids", batch_index)
+
     def to(self, device: Any) -> BatchEncoding:
         """Move every tensor to ``device`` (a no-op for lists)."""
-        return BatchEncoding({k: v.to(device) if hasattr(v, "to") else v for k, v in self.items()})
+        moved = {k: v.to(device) if hasattr(v, "to") else v for k, v in self.items()}
+        return BatchEncoding(moved, *self.__dict__.get("_positions", {}).values())
 
 
 class PreTrainedTokenizer:
@@ -298,7 +330,32 @@ class PreTrainedTokenizer:
                 spans.extend(
                     None if span is None else (span[0] + start, span[1] + start) for span in chunk_spans
                 )
-        return ids, pieces, self._complete_spans(spans, text) if with_offsets else None
+        return (
+            ids,
+            pieces,
+            self._complete_spans(spans, text) if with_offsets else None,
+            self._word_index(pieces),
+        )
+
+    def _word_index(self, pieces: list[str]) -> list[int]:
+        """The index of the word that each piece belongs to (words as :meth:`word_ends` delimits them)."""
+        index, word = [], 0
+        for end in self.word_ends(pieces) if pieces else []:
+            index.append(word)
+            word += end
+        return index
+
+    def _encode_words(self, words: Sequence[str], lang: str | None, with_offsets: bool) -> Encoded:
+        """A text given as words (``is_split_into_words``): each word encoded alone, offsets within it."""
+        if isinstance(words, str) or not all(isinstance(w, str) for w in words):
+            raise InputError("is_split_into_words=True takes a list of words (or one list per text).")
+        parts = [self._encode(word, lang, with_offsets) for word in words]
+        return (
+            [i for part in parts for i in part[0]],
+            [piece for part in parts for piece in part[1]],
+            [span for part in parts for span in part[2]] if with_offsets else None,
+            [index for index, part in enumerate(parts) for _ in part[0]],
+        )
 
     def tokenize(self, text: str, lang: str | None = None) -> list[str]:
         """The pieces of ``text``, special tokens written in it kept whole."""
@@ -352,20 +409,29 @@ class PreTrainedTokenizer:
         *,
         lang: str | Sequence[str] | None = None,
         pair_lang: str | Sequence[str] | None = None,
+        is_split_into_words: bool = False,
         **options: Any,
     ) -> BatchEncoding:
         """Encode a text or a batch of texts (optionally paired) into model inputs.
 
         ``lang`` (one code, or one per text) selects the language; ``pair_lang`` the second texts' (default:
-        ``lang``). ``options`` are those of :meth:`prepare_for_model`. Keys: the :attr:`model_input_names`, and on
+        ``lang``). With ``is_split_into_words``, a text is a list of words (a batch: a list of such lists), each
+        encoded alone, as transformers' fast tokenizers do. ``options`` are those of :meth:`prepare_for_model`. Keys: the :attr:`model_input_names`, and on
         request ``token_type_ids``, ``special_tokens_mask``, ``offset_mapping`` (spans in the original texts,
         ``(0, 0)`` for added special tokens), ``langs`` (language id of every position; by default whenever
         ``lang`` is given and the tokenizer has ``lang2id``). A single text gives flat lists, a batch lists of
         lists; ``return_tensors="pt"`` gives ``torch`` tensors of shape ``(batch, length)``.
         """
-        batched = not isinstance(text, str)
-        texts = _as_list(text, "text")
-        pairs = [None] * len(texts) if text_pair is None else _as_list(text_pair, "text_pair")
+        if is_split_into_words:
+            batched = bool(text) and not isinstance(text[0], str)
+            texts = list(text) if batched else [text]
+            pairs = [None] * len(texts) if text_pair is None else list(text_pair) if batched else [text_pair]
+            encode = self._encode_words
+        else:
+            batched = not isinstance(text, str)
+            texts = _as_list(text, "text")
+            pairs = [None] * len(texts) if text_pair is None else _as_list(text_pair, "text_pair")
+            encode = self._encode
         if len(pairs) != len(texts) or (batched and isinstance(text_pair, str)):
             raise InputError(f"Got {len(texts)} texts but {len(pairs)} text pairs: give one pair per text.")
         langs = _per_text(lang, len(texts), "lang")
@@ -377,8 +443,8 @@ class PreTrainedTokenizer:
         offsets = options.get("return_offsets_mapping", False)
         examples = []
         for first, second, lang_a, lang_b in zip(texts, pairs, langs, pair_langs, strict=True):
-            a = self._encode(first, self._check_lang(lang_a), offsets)
-            b = None if second is None else self._encode(second, self._check_lang(lang_b), offsets)
+            a = encode(first, self._check_lang(lang_a), offsets)
+            b = None if second is None else encode(second, self._check_lang(lang_b), offsets)
             examples.append((a, b, lang_a, lang_b))
         return self._build(examples, batched, **options)
 
@@ -393,7 +459,8 @@ class PreTrainedTokenizer:
             )
 
         def encoded(values: list[int]) -> Encoded:
-            return list(values), self.convert_ids_to_tokens(values), None
+            pieces = self.convert_ids_to_tokens(values)
+            return list(values), pieces, None, self._word_index(pieces)
 
         pair = None if pair_ids is None else encoded(pair_ids)
         return self._build([(encoded(ids), pair, None, None)], False, **options)
@@ -454,14 +521,16 @@ class PreTrainedTokenizer:
             for part_a, part_b in parts:
                 rows.append(self._example(part_a, part_b, lang_a, lang_b, add_special_tokens))
                 samples.append(index)
+        wanted.update(word_ids=True, sequence_ids=True)
         columns = {key: [row[key] for row in rows] for key, on in wanted.items() if on}
         columns = self._pad(columns, padding, max_length, pad_to_multiple_of, padding_side)
+        positions = {key: columns.pop(key) for key in ("word_ids", "sequence_ids")}
         if return_overflowing_tokens:
             batched = True
             columns["overflow_to_sample_mapping"] = samples
         if return_tensors is not None:
-            return BatchEncoding(_to_tensors(columns, return_tensors))
-        return BatchEncoding(columns if batched else {k: v[0] for k, v in columns.items()})
+            return BatchEncoding(_to_tensors(columns, return_tensors), **positions)
+        return BatchEncoding(columns if batched else {k: v[0] for k, v in columns.items()}, **positions)
 
     def _wants(self, key: str, asked: bool | None) -> bool:
         """Whether to return the column ``key``: as asked, else whether it is one of :attr:`model_input_names`."""
@@ -505,8 +574,8 @@ class PreTrainedTokenizer:
         self, a: Encoded, b: Encoded | None, lang_a: str | None, lang_b: str | None, add_special_tokens: bool
     ) -> dict[str, list]:
         """Every model-input column of one example (before padding)."""
-        ids_a, _, spans_a = a
-        ids_b, _, spans_b = (None, None, None) if b is None else b
+        ids_a, _, spans_a, words_a = a
+        ids_b, _, spans_b, words_b = (None, None, None, None) if b is None else b
         layout = self._special_layout(b is not None) if add_special_tokens else ([], [], [])
         lang_ids = self.lang2id or {}
         la, lb = lang_ids.get(lang_a or "", 0), lang_ids.get(lang_b or "", 0)
@@ -522,6 +591,8 @@ class PreTrainedTokenizer:
                 layout, spans_a or [], None if b is None else spans_b or [], (none, none)
             ),
             "langs": _lay_out(layout, [la] * len(ids_a), _same(ids_b, lb), (la, lb)),
+            "word_ids": _lay_out(layout, words_a, words_b, (None, None)),
+            "sequence_ids": _lay_out(layout, [0] * len(ids_a), _same(ids_b, 1), (None, None)),
         }
 
     def _pad(
@@ -555,6 +626,8 @@ class PreTrainedTokenizer:
             "attention_mask": 0,
             "special_tokens_mask": 1,
             "offset_mapping": (0, 0),
+            "word_ids": None,
+            "sequence_ids": None,
         }
         padded = {}
         for key, rows in columns.items():
@@ -794,8 +867,8 @@ def _keep(encoded: Encoded, n: int, side: str) -> Encoded:
 
 
 def _slice(encoded: Encoded, start: int, end: int) -> Encoded:
-    ids, pieces, spans = encoded
-    return ids[start:end], pieces[start:end], None if spans is None else spans[start:end]
+    ids, pieces, spans, words = encoded
+    return ids[start:end], pieces[start:end], None if spans is None else spans[start:end], words[start:end]
 
 
 def _side(side: str, name: str) -> str:

@@ -175,7 +175,7 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
             text[start:end] if special else self.sp_model.normalize(text[start:end])
             for start, end, special in self._chunks(text)
         ]
-        ids, pieces, _ = self._encode(text, lang, with_offsets=False)
+        ids, pieces, *_ = self._encode(text, lang, with_offsets=False)
         return [
             {"step": "normalize", "output": " ".join(part for part in normalized if part)},
             {"step": "sentencepiece", "output": pieces},
