@@ -264,3 +264,71 @@ def test_config_json_files_and_subfolder_read_both_ways(model_type, saved, tmp_p
 def set_values(data: dict) -> dict:
     """A config dict less its null entries (we write null for XLM's unset language maps; transformers omits them)."""
     return {k: v for k, v in data.items() if v is not None}
+
+
+# -- embeddings -----------------------------------------------------------------------------------------------
+
+
+def new_rows_close(ours: torch.Tensor, theirs: torch.Tensor, old: torch.Tensor) -> None:
+    """transformers' mean-resized rows: the old mean plus noise of covariance 1e-9 times the old one; ours are
+    the mean, so they agree within 6 standard deviations of that noise."""
+    noise = 6 * 1e-9**0.5 * old.std(0).max().item()
+    assert ours.shape == theirs.shape
+    assert ours.numel() == 0 or (ours - theirs).abs().max().item() <= noise
+
+
+@pytest.mark.parametrize("tie", [True, False])
+@pytest.mark.parametrize(("model_type", "name"), CASES)
+def test_resize_token_embeddings_as_transformers(model_type, name, tie):
+    ours, theirs = pair(model_type, name, tie_word_embeddings=tie)
+    inputs = batch(name, vocab_size=45)
+    inputs.pop("labels", None)  # transformers' XLM LM loss keeps the old vocabulary size
+    old = theirs.get_input_embeddings().weight.detach().clone()
+    old_out = theirs.get_output_embeddings()
+    old_out = None if old_out is None else old_out.weight.detach().clone()
+    for size, multiple in ((53, 8), (45, None)):  # grow (to 56), then shrink
+        new = [m.resize_token_embeddings(size, pad_to_multiple_of=multiple) for m in (ours, theirs)]
+        assert ours.config.vocab_size == theirs.config.vocab_size == new[1].num_embeddings
+        assert new[0] is ours.get_input_embeddings() and new[0].padding_idx == new[1].padding_idx
+        kept = min(old.shape[0], new[1].num_embeddings)
+        assert torch.equal(new[0].weight[:kept], new[1].weight[:kept])
+        new_rows_close(new[0].weight[kept:], new[1].weight[kept:], old)
+        with torch.no_grad():  # the random part made equal, everything else must agree
+            new[0].weight[kept:] = new[1].weight[kept:]
+        a, b = ours.get_output_embeddings(), theirs.get_output_embeddings()
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert (a.weight is new[0].weight) is (b.weight is new[1].weight) is tie
+            assert_rounding_equal(a.bias, b.bias)
+            if not tie:
+                assert torch.equal(a.weight[:kept], b.weight[:kept])
+                new_rows_close(a.weight[kept:], b.weight[kept:], old_out)
+                with torch.no_grad():
+                    a.weight[kept:] = b.weight[kept:]
+        with torch.no_grad():
+            assert_tuples_close(ours(**inputs).to_tuple(), without_cache(theirs(**inputs).to_tuple()))
+
+
+def without_cache(outputs: tuple) -> tuple:
+    """transformers' outputs less the cache its causal LM returns by default (ours only where one is passed)."""
+    return tuple(x for x in outputs if not isinstance(x, transformers.Cache))
+
+
+@pytest.mark.parametrize(("model_type", "name"), CASES)
+def test_embedding_accessors_and_class_attributes(model_type, name):
+    ours, theirs = pair(model_type, name)
+    assert ours.main_input_name == theirs.main_input_name
+    assert (ours.get_output_embeddings() is None) == (theirs.get_output_embeddings() is None)
+    torch.manual_seed(3)
+    replacement = torch.nn.Embedding(50, theirs.get_input_embeddings().embedding_dim)
+    ours.set_input_embeddings(replacement)
+    theirs.set_input_embeddings(replacement)
+    assert ours.get_input_embeddings() is replacement is theirs.get_input_embeddings()
+    if ours.get_output_embeddings() is not None:
+        head = torch.nn.Linear(replacement.embedding_dim, 50)
+        ours.set_output_embeddings(head)
+        theirs.set_output_embeddings(head)
+        assert ours.get_output_embeddings() is head is theirs.get_output_embeddings()
+    inputs = batch(name)
+    with torch.no_grad():
+        assert_tuples_close(ours(**inputs).to_tuple(), without_cache(theirs(**inputs).to_tuple()))

@@ -271,6 +271,72 @@ class PreTrainedModel(nn.Module):
     def tie_weights(self) -> None:
         """Share the output projection with the input embeddings; only language-modelling heads have one."""
 
+    def get_input_embeddings(self) -> nn.Embedding:
+        raise NotImplementedError
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        raise NotImplementedError
+
+    def get_output_embeddings(self) -> nn.Module | None:
+        """The vocabulary projection of a language-modelling head; None for the other classes (as transformers)."""
+        return None
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        raise TypeError(f"{type(self).__name__} has no language-modelling head.")
+
+    def resize_token_embeddings(
+        self,
+        new_num_tokens: int | None = None,
+        pad_to_multiple_of: int | None = None,
+        mean_resizing: bool = True,
+    ) -> nn.Embedding:
+        """Give the vocabulary ``new_num_tokens`` rows (rounded up to a multiple of ``pad_to_multiple_of``), as
+        transformers does: existing rows kept, rows beyond the new size dropped, ``config.vocab_size`` updated, the
+        LM head's projection and bias resized with the embeddings (or retied to them). New rows are the mean of the
+        old ones with ``mean_resizing`` (transformers adds noise of variance 1e-9 times theirs), else freshly
+        initialised; a new bias entry is 0 where the weights are tied, else the mean of the old bias. Returns the
+        new input embeddings."""
+        old = self.get_input_embeddings()
+        if new_num_tokens is None and pad_to_multiple_of is None:
+            return old
+        size = old.num_embeddings if new_num_tokens is None else new_num_tokens
+        if pad_to_multiple_of:
+            size = math.ceil(size / pad_to_multiple_of) * pad_to_multiple_of
+        self.set_input_embeddings(self._resized(old, size, mean_resizing))
+        output = self.get_output_embeddings()
+        if output is not None:
+            if not isinstance(output, nn.Linear):
+                raise TypeError(f"Cannot resize the output layer {type(output).__name__} (adaptive softmax).")
+            tied = self.config.tie_word_embeddings
+            self.set_output_embeddings(self._resized(output, size, mean_resizing and not tied))
+        self.config.vocab_size = size
+        self.tie_weights()
+        return self.get_input_embeddings()
+
+    @torch.no_grad()
+    def _resized(
+        self, old: nn.Embedding | nn.Linear, size: int, mean_resizing: bool
+    ) -> nn.Embedding | nn.Linear:
+        """A copy of an embedding or vocabulary projection with ``size`` rows: the old ones first, the new ones the
+        old mean (``mean_resizing``) or initialised as the model initialises its weights (a bias to 0)."""
+        weight = old.weight
+        if isinstance(old, nn.Embedding):
+            padding_idx = old.padding_idx if old.padding_idx is not None and old.padding_idx < size else None
+            new = nn.Embedding(size, old.embedding_dim, padding_idx, device=weight.device, dtype=weight.dtype)
+        else:
+            bias = old.bias is not None
+            new = nn.Linear(old.in_features, size, bias=bias, device=weight.device, dtype=weight.dtype)
+        self._init_weights(new)
+        kept = min(size, weight.shape[0])
+        for name in ("weight", "bias"):
+            source, target = getattr(old, name, None), getattr(new, name, None)
+            if source is None:
+                continue
+            target[:kept] = source[:kept]
+            if mean_resizing:
+                target[kept:] = source.mean(0)
+        return new
+
     def new_cache(self) -> KVCache:
         """An empty cache for step-by-step decoding (see :class:`KVCache`)."""
         return KVCache()

@@ -147,6 +147,9 @@ class XLMPreTrainedModel(PreTrainedModel):
     def get_input_embeddings(self) -> nn.Embedding:
         return self.base_model.embeddings
 
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.base_model.embeddings = value
+
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """Initialise one module in place, as transformers does: normal(init_std) linear weights, zero biases,
@@ -390,6 +393,9 @@ class XLMWithLMHeadModel(XLMPreTrainedModel):
 
     def get_output_embeddings(self) -> nn.Module:
         return self.pred_layer.proj
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.pred_layer.proj = value
 
     def generation_mask_id(self, tokenizer: Any) -> int:
         """``config.mask_token_id``, as transformers' XLM appends when generating (0, ``<s>``, in the Hub's files)."""

@@ -207,6 +207,9 @@ class XLMRobertaPreTrainedModel(PreTrainedModel):
     def get_input_embeddings(self) -> nn.Embedding:
         return self.base_model.embeddings.word_embeddings
 
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.base_model.embeddings.word_embeddings = value
+
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """As transformers: normal(initializer_range) linear and embedding weights (zero padding rows), zero
@@ -391,6 +394,11 @@ class _XLMRobertaLMModel(XLMRobertaPreTrainedModel):
 
     def get_output_embeddings(self) -> nn.Module:
         return self.lm_head.decoder
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        """The projection, its bias kept as the head's ``bias`` (the name checkpoints use)."""
+        self.lm_head.decoder = value
+        self.lm_head.bias = value.bias
 
     def lm_scores(self, hidden: Tensor) -> Tensor:
         """Vocabulary logits (..., vocab_size) of final hidden states (..., dim)."""
