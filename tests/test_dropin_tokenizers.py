@@ -317,3 +317,72 @@ def test_is_split_into_words_with_word_ids_and_sequence_ids(pair):
             oracle_word_ids(hf, w) + [None] * (len(got["input_ids"][i]) - len(oracle_word_ids(hf, w)))
             for i, w in enumerate(WORDS)
         ]
+
+
+# -- added tokens, constructor arguments, decoding ------------------------------------------------------------------
+
+ADDED_TEXT = "hello newword there<ent> , isn't it ? newword!"
+
+
+def fresh(pair, tmp_path):
+    """New copies of both tokenizers (adding tokens changes them), from the same saved folder."""
+    ours, hf = pair
+    ours.save_pretrained(tmp_path / "base")
+    return type(ours).from_pretrained(tmp_path / "base"), type(hf).from_pretrained(str(tmp_path / "base"))
+
+
+def test_added_tokens_are_never_split_and_survive_save_and_reload(pair, tmp_path):
+    ours, hf = fresh(pair, tmp_path)
+    for tok in (ours, hf):
+        assert tok.add_tokens(["newword", "hello"]) == 2
+        assert tok.add_special_tokens({"additional_special_tokens": ["<ent>"]}) == 1
+        assert tok.add_tokens("newword") == 0
+    assert (len(ours), ours.vocab_size) == (len(hf), hf.vocab_size)
+    assert ours.convert_tokens_to_ids(["newword", "hello", "<ent>"]) == hf.convert_tokens_to_ids(
+        ["newword", "hello", "<ent>"]
+    )
+    assert ours.tokenize(ADDED_TEXT) == hf.tokenize(ADDED_TEXT)
+    args = {"return_special_tokens_mask": True}
+    assert plain(ours(ADDED_TEXT, **args)) == plain(hf(ADDED_TEXT, **args))
+    ids = hf.encode(ADDED_TEXT)
+    assert ours.convert_ids_to_tokens(ids) == hf.convert_ids_to_tokens(ids)
+    for skip in (False, True):
+        assert ours.decode(ids, skip_special_tokens=skip) == hf.decode(ids, skip_special_tokens=skip)
+    assert "<ent>" in ours.all_special_tokens and "newword" not in ours.all_special_tokens
+    ours.save_pretrained(tmp_path / "added")
+    reloaded = type(ours).from_pretrained(tmp_path / "added")
+    theirs = type(hf).from_pretrained(str(tmp_path / "added"))  # transformers reads what we saved
+    for tok in (reloaded, theirs):
+        assert plain(tok(ADDED_TEXT, **args)) == plain(hf(ADDED_TEXT, **args))
+    assert reloaded.all_special_tokens == ours.all_special_tokens
+
+
+@pytest.mark.parametrize("clean", [None, True, False])
+def test_decode_clean_up_tokenization_spaces(pair, clean):
+    ours, hf = pair
+    text = "Hello , world ! Isn't it ? They 're here . It 's a 'quote' ."
+    ids = hf.encode(text)
+    for skip in (False, True):
+        kwargs = {"skip_special_tokens": skip, "clean_up_tokenization_spaces": clean}
+        assert ours.decode(ids, **kwargs) == hf.decode(ids, **kwargs)
+        assert ours.batch_decode([ids, ids[:5]], **kwargs) == hf.batch_decode([ids, ids[:5]], **kwargs)
+
+
+def test_standard_constructor_arguments(pair, tmp_path):
+    ours, hf = pair
+    ours.save_pretrained(tmp_path)
+    kwargs = {"model_max_length": 64, "clean_up_tokenization_spaces": True, "padding_side": "left"}
+    if isinstance(ours, XLMTokenizer):
+        kwargs["do_lower_case"] = (
+            False  # accepted; transformers too lets do_lowercase_and_remove_accent decide
+        )
+    mine, theirs = (
+        type(ours).from_pretrained(tmp_path, **kwargs),
+        type(hf).from_pretrained(str(tmp_path), **kwargs),
+    )
+    for name in ("model_max_length", "clean_up_tokenization_spaces", "padding_side", "do_lower_case"):
+        assert getattr(mine, name, None) == getattr(theirs, name, None), name
+    text = "Hello Café , world ."
+    assert mine.tokenize(text) == theirs.tokenize(text)
+    assert mine.decode(theirs.encode(text)) == theirs.decode(theirs.encode(text))
+    assert plain(mine(TEXTS, padding=True)) == plain(theirs(TEXTS, padding=True))

@@ -34,6 +34,9 @@ SPECIAL_TOKEN_ATTRIBUTES = (
     "mask_token",
 )  # every special-token attribute transformers has; a family's special_token_names are the ones it sets
 SPECIAL_TOKENS_MAP_FILE = "special_tokens_map.json"
+ADDED_TOKENS_FILE = "added_tokens.json"
+# transformers' clean-up of decoded text: the space before punctuation and English contractions goes
+CLEAN_UPS = (" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're")
 NO_LIMIT = 1 << 40  # transformers writes int(1e30) as model_max_length for "no limit"
 
 TextInput = str | Sequence[str]
@@ -139,12 +142,17 @@ class PreTrainedTokenizer:
         model_max_length: int | None = None,
         padding_side: str = "right",
         truncation_side: str = "right",
+        clean_up_tokenization_spaces: bool = False,
     ) -> None:
         """``special_tokens`` maps each of :attr:`special_token_names` to its token; ``source`` names the vocabulary
         file in error messages. ``padding_side`` and ``truncation_side`` (``"right"`` or ``"left"``) are where
-        padding goes and where truncation cuts unless a call says otherwise."""
+        padding goes and where truncation cuts unless a call says otherwise; ``clean_up_tokenization_spaces`` is
+        :meth:`decode`'s default."""
         self.encoder = vocab
         self.decoder = {i: t for t, i in vocab.items()}
+        self.added_tokens_encoder: dict[str, int] = {}
+        self.added_tokens_decoder: dict[int, str] = {}
+        self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
         self.model_max_length = model_max_length
         self.padding_side = _side(padding_side, "padding_side")
         self.truncation_side = _side(truncation_side, "truncation_side")
@@ -164,7 +172,7 @@ class PreTrainedTokenizer:
             )
         )
         self.all_special_ids = [self.convert_tokens_to_ids(t) for t in self.all_special_tokens]
-        by_length = sorted(self.all_special_tokens, key=len, reverse=True)
+        by_length = sorted({*self.all_special_tokens, *self.added_tokens_encoder}, key=len, reverse=True)
         self._special_pattern = re.compile("|".join(re.escape(t) for t in by_length))
 
     # -- family hooks ----------------------------------------------------------------------------------------------
@@ -228,10 +236,45 @@ class PreTrainedTokenizer:
         return len(self.encoder)
 
     def __len__(self) -> int:
-        return len(self.encoder)
+        return len(self.encoder) + len(self.added_tokens_encoder)
 
     def get_vocab(self) -> dict[str, int]:
-        return dict(self.encoder)
+        return {**self.encoder, **self.added_tokens_encoder}
+
+    def add_tokens(self, new_tokens: str | Sequence[str], special_tokens: bool = False) -> int:
+        """Add tokens to the vocabulary (ids from ``len(self)`` on); they are never split, in any text. With
+        ``special_tokens`` they also join the special tokens (skipped by ``decode(skip_special_tokens=True)``).
+        Returns how many were new."""
+        tokens = [new_tokens] if isinstance(new_tokens, str) else list(new_tokens)
+        added = 0
+        for token in tokens:
+            if not isinstance(token, str) or not token:
+                raise InputError(f"add_tokens takes non-empty strings, got {token!r}.")
+            if token not in self.encoder and token not in self.added_tokens_encoder:
+                self.added_tokens_encoder[token] = len(self)
+                self.added_tokens_decoder[len(self) - 1] = token
+                added += 1
+            if special_tokens and token not in self.all_special_tokens:
+                self.additional_special_tokens.append(token)
+        self._refresh_specials()
+        return added
+
+    def add_special_tokens(self, special_tokens_dict: dict[str, str | Sequence[str]]) -> int:
+        """Add special tokens, by attribute (``{"pad_token": "<pad>"}`` sets ``pad_token``) or as
+        ``additional_special_tokens``; returns how many were new to the vocabulary."""
+        added = 0
+        for name, value in special_tokens_dict.items():
+            if name == "additional_special_tokens":
+                added += self.add_tokens(list(value), special_tokens=True)
+            elif name in SPECIAL_TOKEN_ATTRIBUTES and isinstance(value, str):
+                added += self.add_tokens(value, special_tokens=True)
+                setattr(self, name, value)
+            else:
+                raise InputError(
+                    f"add_special_tokens takes {', '.join(SPECIAL_TOKEN_ATTRIBUTES)} (a token each) or "
+                    f"additional_special_tokens (a list), got {name!r}."
+                )
+        return added
 
     @property
     def special_tokens_map(self) -> dict[str, str]:
@@ -263,7 +306,7 @@ class PreTrainedTokenizer:
     def convert_tokens_to_ids(self, tokens: str | Iterable[str]) -> int | list[int]:
         """Id of a token (``<unk>``'s for unknown ones), or ids of a list of tokens."""
         if isinstance(tokens, str):
-            found = self.encoder.get(tokens)
+            found = self.added_tokens_encoder.get(tokens, self.encoder.get(tokens))
             return self.encoder[self.unk_token] if found is None else found
         return [self.convert_tokens_to_ids(t) for t in tokens]
 
@@ -272,19 +315,31 @@ class PreTrainedTokenizer:
     ) -> str | list[str]:
         """Token of an id (``<unk>`` for ids outside the vocabulary), or tokens of a list of ids."""
         if isinstance(ids, int) or (hasattr(ids, "ndim") and ids.ndim == 0):
-            return self.decoder.get(int(ids), self.unk_token)
+            return self.decoder.get(int(ids)) or self.added_tokens_decoder.get(int(ids), self.unk_token)
         skip = set(self.all_special_ids) if skip_special_tokens else ()
-        return [self.decoder.get(int(i), self.unk_token) for i in ids if int(i) not in skip]
+        return [self.convert_ids_to_tokens(int(i)) for i in ids if int(i) not in skip]
 
-    def decode(self, ids: int | Iterable[int], skip_special_tokens: bool = False) -> str:
-        """The text of ``ids`` (special tokens written out unless ``skip_special_tokens``)."""
+    def decode(
+        self,
+        ids: int | Iterable[int],
+        skip_special_tokens: bool = False,
+        clean_up_tokenization_spaces: bool | None = None,
+    ) -> str:
+        """The text of ``ids`` (special tokens written out unless ``skip_special_tokens``); with
+        ``clean_up_tokenization_spaces`` (default: the tokenizer's setting) without the space before punctuation
+        and English contractions, as transformers cleans up."""
         tokens = self.convert_ids_to_tokens(ids, skip_special_tokens=skip_special_tokens)
-        return self.convert_tokens_to_string([tokens] if isinstance(tokens, str) else tokens)
+        text = self.convert_tokens_to_string([tokens] if isinstance(tokens, str) else tokens)
+        if clean_up_tokenization_spaces is None:
+            clean_up_tokenization_spaces = self.clean_up_tokenization_spaces
+        if clean_up_tokenization_spaces:
+            for spaced in CLEAN_UPS:
+                text = text.replace(spaced, spaced.strip() if spaced != " ' " else "'")
+        return text
 
-    def batch_decode(
-        self, sequences: Iterable[Iterable[int]], skip_special_tokens: bool = False
-    ) -> list[str]:
-        return [self.decode(ids, skip_special_tokens=skip_special_tokens) for ids in sequences]
+    def batch_decode(self, sequences: Iterable[Iterable[int]], **kwargs: Any) -> list[str]:
+        """:meth:`decode` of each sequence (same keyword arguments)."""
+        return [self.decode(ids, **kwargs) for ids in sequences]
 
     # -- texts to pieces ---------------------------------------------------------------------------------------------
 
@@ -679,11 +734,16 @@ class PreTrainedTokenizer:
             "model_max_length": self.model_max_length,
             **self.special_tokens_map,
             "additional_special_tokens": self.additional_special_tokens,
-            "clean_up_tokenization_spaces": False,
+            "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
+            "padding_side": self.padding_side,
+            "truncation_side": self.truncation_side,
         }
         special_map = {**self.special_tokens_map, "additional_special_tokens": self.additional_special_tokens}
         written = []
-        for name, data in [(TOKENIZER_CONFIG_FILE, config), (SPECIAL_TOKENS_MAP_FILE, special_map)]:
+        files_data = [(TOKENIZER_CONFIG_FILE, config), (SPECIAL_TOKENS_MAP_FILE, special_map)]
+        if self.added_tokens_encoder:
+            files_data.append((ADDED_TOKENS_FILE, self.added_tokens_encoder))
+        for name, data in files_data:
             path = folder / name
             path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             written.append(str(path))
@@ -715,14 +775,32 @@ class PreTrainedTokenizer:
         if (folder / TOKENIZER_CONFIG_FILE).is_file():
             settings.update(cls._settings_from_tokenizer_config(read_json(folder / TOKENIZER_CONFIG_FILE)))
         settings.update(kwargs)
-        return cls._from_folder(folder, settings)
+        added = read_json(folder / ADDED_TOKENS_FILE) if (folder / ADDED_TOKENS_FILE).is_file() else {}
+        extra = settings.get("additional_special_tokens")
+        if added and extra is not None:  # added special tokens are not in the vocabulary files: added below
+            settings["additional_special_tokens"] = [t for t in extra if t not in added]
+        tokenizer = cls._from_folder(folder, settings)
+        for token, index in sorted(added.items(), key=lambda item: item[1]):
+            tokenizer.add_tokens(token, special_tokens=token in (extra or ()))
+            if tokenizer.convert_tokens_to_ids(token) != index:
+                raise CorruptCheckpointError(
+                    f"{folder / ADDED_TOKENS_FILE} gives {token!r} the id {index}, but the next free id is "
+                    f"{tokenizer.convert_tokens_to_ids(token)}."
+                )
+        return tokenizer
 
     @classmethod
     def _settings_from_tokenizer_config(cls, config: dict[str, Any]) -> dict[str, Any]:
         """The keyword arguments a tokenizer_config.json sets: length limit and special tokens (which may be
         dicts); a family adds its own keys."""
         settings: dict[str, Any] = {}
-        for key in ("model_max_length", *cls.special_token_names):
+        for key in (
+            "model_max_length",
+            "padding_side",
+            "truncation_side",
+            "clean_up_tokenization_spaces",
+            *cls.special_token_names,
+        ):
             value = config.get(key)
             if isinstance(value, dict) and "content" in value:
                 value = value["content"]

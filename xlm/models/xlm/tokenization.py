@@ -156,9 +156,13 @@ class XLMTokenizer(PreTrainedTokenizer):
         additional_special_tokens: Sequence[str] = EXTRA_SPECIAL_TOKENS,
         zh_segmenter: str = "jieba",
         kytea_model: str | os.PathLike | None = None,
+        do_lower_case: bool | None = None,
         **kwargs: Any,
     ) -> None:
-        """``kwargs`` are the base class's (``padding_side``, ``truncation_side``)."""
+        """``kwargs`` are the base class's (``padding_side``, ``truncation_side``,
+        ``clean_up_tokenization_spaces``). ``do_lower_case`` is accepted and, as in transformers, changes nothing:
+        ``do_lowercase_and_remove_accent`` decides (and ``do_lower_case`` reads it)."""
+        del do_lower_case
         self.vocab_file, self.merges_file = Path(vocab_file), Path(merges_file)
         specials = {
             "bos_token": bos_token,
