@@ -8,6 +8,9 @@ the shared corpus (transformers' fast ``XLMRobertaTokenizer``).
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import _spm
 import pytest
 from transformers import XLMRobertaTokenizer as HFRoberta
@@ -386,3 +389,18 @@ def test_standard_constructor_arguments(pair, tmp_path):
     assert mine.tokenize(text) == theirs.tokenize(text)
     assert mine.decode(theirs.encode(text)) == theirs.decode(theirs.encode(text))
     assert plain(mine(TEXTS, padding=True)) == plain(theirs(TEXTS, padding=True))
+
+
+def test_a_vocab_json_without_the_special_tokens_gets_them_added(shared_data, tmp_path):
+    source = shared_data / "xlm-mlm-ende-1024"
+    vocab = json.loads((source / "vocab.json").read_text(encoding="utf-8"))
+    for token in ("<pad>", "<special1>", "<special5>", "<unk>"):
+        del vocab[token]
+    (tmp_path / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    shutil.copy(source / "merges.txt", tmp_path / "merges.txt")
+    ours, hf = XLMTokenizer.from_pretrained(tmp_path), HFXLM.from_pretrained(str(tmp_path))
+    assert (len(ours), ours.vocab_size) == (len(hf), hf.vocab_size)
+    for name in ("pad_token_id", "mask_token_id", "unk_token_id", "all_special_ids"):
+        assert getattr(ours, name) == getattr(hf, name), name
+    text = "hello <special5> world <special1> zzqxj"
+    assert plain(ours([text, "a"], padding=True)) == plain(hf([text, "a"], padding=True))

@@ -137,17 +137,16 @@ class PreTrainedTokenizer:
         vocab: dict[str, int],
         special_tokens: dict[str, str],
         *,
-        source: str | os.PathLike,
         additional_special_tokens: Sequence[str] = (),
         model_max_length: int | None = None,
         padding_side: str = "right",
         truncation_side: str = "right",
         clean_up_tokenization_spaces: bool = False,
     ) -> None:
-        """``special_tokens`` maps each of :attr:`special_token_names` to its token; ``source`` names the vocabulary
-        file in error messages. ``padding_side`` and ``truncation_side`` (``"right"`` or ``"left"``) are where
-        padding goes and where truncation cuts unless a call says otherwise; ``clean_up_tokenization_spaces`` is
-        :meth:`decode`'s default."""
+        """``special_tokens`` maps each of :attr:`special_token_names` to its token; those the vocabulary lacks are
+        added after it (as transformers adds them). ``padding_side`` and ``truncation_side`` (``"right"`` or
+        ``"left"``) are where padding goes and where truncation cuts unless a call says otherwise;
+        ``clean_up_tokenization_spaces`` is :meth:`decode`'s default."""
         self.encoder = vocab
         self.decoder = {i: t for t, i in vocab.items()}
         self.added_tokens_encoder: dict[str, int] = {}
@@ -157,10 +156,11 @@ class PreTrainedTokenizer:
         self.padding_side = _side(padding_side, "padding_side")
         self.truncation_side = _side(truncation_side, "truncation_side")
         self.additional_special_tokens = list(additional_special_tokens)
-        named = dict.fromkeys([*special_tokens.values(), *self.additional_special_tokens])
-        missing = [t for t in named if t not in vocab]
-        if missing:
-            raise CorruptCheckpointError(f"{source} lacks the special tokens {', '.join(missing)}.")
+        named = [special_tokens[name] for name in SPECIAL_TOKEN_ATTRIBUTES if name in special_tokens]
+        for token in dict.fromkeys([*named, *self.additional_special_tokens]):
+            if token not in vocab:
+                self.added_tokens_encoder[token] = len(self)
+                self.added_tokens_decoder[len(self) - 1] = token
         self._special_tokens = {name: special_tokens.get(name) for name in SPECIAL_TOKEN_ATTRIBUTES}
         self._refresh_specials()
 
@@ -307,7 +307,7 @@ class PreTrainedTokenizer:
         """Id of a token (``<unk>``'s for unknown ones), or ids of a list of tokens."""
         if isinstance(tokens, str):
             found = self.added_tokens_encoder.get(tokens, self.encoder.get(tokens))
-            return self.encoder[self.unk_token] if found is None else found
+            return self.convert_tokens_to_ids(self.unk_token) if found is None else found
         return [self.convert_tokens_to_ids(t) for t in tokens]
 
     def convert_ids_to_tokens(

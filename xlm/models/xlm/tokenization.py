@@ -175,7 +175,6 @@ class XLMTokenizer(PreTrainedTokenizer):
         super().__init__(
             read_vocab(self.vocab_file),
             specials,
-            source=self.vocab_file,
             additional_special_tokens=additional_special_tokens,
             model_max_length=model_max_length,
             **kwargs,

@@ -115,7 +115,6 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
         super().__init__(
             vocab,
             specials,
-            source=source,
             additional_special_tokens=additional_special_tokens,
             model_max_length=model_max_length,
             **kwargs,
