@@ -132,7 +132,7 @@ class XLMTokenizer(PreTrainedTokenizer):
     - ``merges.txt`` fields are split on ASCII blanks (fastBPE's reading), so the XNLI-15 merges of no-break-space
       pieces are kept; no segmenter ever yields such a word, so ids are the same. Files that transformers wrote
       (where such lines became a bare count) load too, with a warning naming the lines that hold no merge.
-    - ``id2lang`` has int keys; there is no ``add_tokens`` (the vocabulary is the checkpoint's).
+    - ``id2lang`` has int keys.
     """
 
     vocab_files_names = (VOCAB_FILE, MERGES_FILE)

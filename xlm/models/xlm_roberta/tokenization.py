@@ -17,7 +17,7 @@ import sentencepiece
 
 from ...errors import CorruptCheckpointError, InputError, MissingDependencyError, ModelNotFoundError
 from ...files import read_json
-from ...tokenization_utils import Layout, PreTrainedTokenizer, Span, Trace
+from ...tokenization_utils import SPECIAL_TOKEN_ATTRIBUTES, Layout, PreTrainedTokenizer, Span, Trace
 
 SPM_FILE = "sentencepiece.bpe.model"
 TOKENIZER_JSON = "tokenizer.json"
@@ -57,15 +57,7 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
     - ``model_max_length`` is ``None`` (no limit) where no file sets it; transformers uses ``int(1e30)``.
     """
 
-    special_token_names = (
-        "bos_token",
-        "eos_token",
-        "unk_token",
-        "sep_token",
-        "pad_token",
-        "cls_token",
-        "mask_token",
-    )
+    special_token_names = SPECIAL_TOKEN_ATTRIBUTES
     vocab_files_names = (SPM_FILE,)
     pair_type_id = 0
     pair_truncation_halves = True
