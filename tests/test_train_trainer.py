@@ -8,14 +8,15 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from xlm import XLMConfig, XLMWithLMHeadModel
-from xlm.train.batches import BatchMaker
+from xlm.models.xlm.configuration import XLMConfig
+from xlm.models.xlm.modeling import XLMWithLMHeadModel
+from xlm.train.batches import BatchSampler, LengthSorted
 from xlm.train.trainer import Trainer, TrainSettings
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def tiny_model(seed: int = 0, causal: bool = False) -> XLMWithLMHeadModel:
+def tiny_model(seed: int = 0, causal: bool = False, dropout: float = 0.0) -> XLMWithLMHeadModel:
     torch.manual_seed(seed)
     config = XLMConfig(
         vocab_size=40,
@@ -26,23 +27,21 @@ def tiny_model(seed: int = 0, causal: bool = False) -> XLMWithLMHeadModel:
         n_langs=2,
         lang2id={"de": 0, "en": 1},
         id2lang={0: "de", 1: "en"},
-        dropout=0.0,
-        attention_dropout=0.0,
+        dropout=dropout,
+        attention_dropout=dropout,
         causal=causal,
     )
     return XLMWithLMHeadModel(config)
 
 
+_SENTENCES = [list(range(14, 14 + n)) for n in range(3, 15)] * 3
+
+
 def batches(i: int, causal: bool = False) -> dict[str, torch.Tensor]:
     """Deterministic batch number ``i`` (the trainer asks by micro-step index)."""
-    maker = BatchMaker(
-        streams={0: np.arange(14, 40).repeat(3), 1: np.arange(39, 13, -1)},
-        pairs={},
-        vocab_size=40,
-        seq_len=16,
-        seed=i,
-    )
-    return maker.clm_batch(4) if causal else maker.mlm_batch(4)
+    pools = {0: LengthSorted(_SENTENCES), 1: LengthSorted([s[::-1] for s in _SENTENCES])}
+    sampler = BatchSampler(pools, {}, en_id=1, vocab_size=40, max_tokens=64, causal=causal)
+    return sampler(i)
 
 
 def settings(**kw) -> TrainSettings:
@@ -75,7 +74,8 @@ class Crash(Exception):
 
 
 def test_resume_continues_exactly(tmp_path):
-    straight = tiny_model()
+    """With dropout on: the checkpoint carries the random state too."""
+    straight = tiny_model(dropout=0.1)
     Trainer(straight, settings(steps=8), tmp_path / "a", progress=False).train(batches)
 
     def crash_after_five(i: int) -> dict[str, torch.Tensor]:
@@ -84,11 +84,12 @@ def test_resume_continues_exactly(tmp_path):
         return batches(i)
 
     with pytest.raises(Crash):
-        Trainer(tiny_model(), settings(steps=8, save_every=5), tmp_path / "b", progress=False).train(
-            crash_after_five
-        )
+        Trainer(
+            tiny_model(dropout=0.1), settings(steps=8, save_every=5), tmp_path / "b", progress=False
+        ).train(crash_after_five)
     # A fresh process rebuilds the model from scratch: the checkpoint must restore everything.
-    resumed = tiny_model(seed=123)
+    torch.manual_seed(99)  # whatever state the new process starts in
+    resumed = tiny_model(seed=123, dropout=0.1)
     trainer = Trainer(resumed, settings(steps=8), tmp_path / "b", progress=False)
     assert trainer.step == 5
     trainer.train(batches)

@@ -1,7 +1,7 @@
 """Training batches for the three XLM objectives (Lample & Conneau, 2019).
 
-- CLM / MLM: the sentences of one language are joined into one stream, each sentence followed by ``</s>``,
-  and a batch is ``batch_size`` windows of ``seq_len`` tokens cut from that stream.
+- CLM / MLM: one sentence a row, ``</s> sentence </s>``; a batch holds sentences of (nearly) equal length, so
+  rows need almost no padding (:class:`LengthSorted`) and no sentence sees another.
 - MLM masking: 15% of the non-special tokens are chosen for prediction; of those 80% become the mask token,
   10% a random (non-special) token and 10% stay as they are.
 - TLM: ``</s> sentence </s> </s> translation </s>``; position ids restart at 0 for the translation and the
@@ -58,18 +58,6 @@ def mask_tokens(
     return masked, labels
 
 
-def make_stream(sentences: Sequence[Sequence[int]]) -> np.ndarray:
-    """One language's sentences joined into a single stream, ``</s>`` after each."""
-    total = sum(len(s) + 1 for s in sentences)
-    stream = np.empty(total, dtype=np.int64)
-    i = 0
-    for s in sentences:
-        stream[i : i + len(s)] = s
-        stream[i + len(s)] = EOS
-        i += len(s) + 1
-    return stream
-
-
 def tlm_example(
     src: Sequence[int], tgt: Sequence[int], src_lang: int, tgt_lang: int
 ) -> tuple[list[int], ...]:
@@ -96,73 +84,121 @@ def pad_examples(examples: Sequence[tuple[list[int], list[int], list[int]]]) -> 
     return batch
 
 
-@dataclass
-class BatchMaker:
-    """Samples CLM / MLM / TLM batches from encoded data.
+class LengthSorted:
+    """Examples of one kind (one language's sentences, or its sentence pairs with English) stored flat and sorted
+    by length, so that a run of neighbours makes a batch with almost no padding.
 
-    ``streams[lang_id]``: 1-D int array (see :func:`make_stream`); ``pairs[(src_lang_id, tgt_lang_id)]``: list of
-    (src ids, tgt ids). Seeded, so a given (seed, rank) always yields the same batches.
+    An MLM/CLM example is ``</s> sentence </s>``; a TLM example is a (sentence, translation) pair laid out by
+    :func:`tlm_example` (each side cut to ``max_len // 2 - 2`` tokens).
     """
 
-    streams: dict[int, np.ndarray]
-    pairs: dict[tuple[int, int], list[tuple[list[int], list[int]]]]
+    def __init__(
+        self,
+        examples: Sequence[Sequence[int]] | Sequence[tuple[Sequence[int], Sequence[int]]],
+        max_len: int = 256,
+        pairs: bool = False,
+    ):
+        self.pairs = pairs
+        if pairs:
+            half = max_len // 2 - 2
+            cut = [(list(a[:half]), list(b[:half])) for a, b in examples]
+            sizes = np.array([len(a) + len(b) + 4 for a, b in cut], dtype=np.int64)
+            flat = [list(a) + list(b) for a, b in cut]
+            self.split = np.array([len(a) for a, _ in cut], dtype=np.int64)
+        else:
+            flat = [list(x[: max_len - 2]) for x in examples]
+            sizes = np.array([len(x) + 2 for x in flat], dtype=np.int64)
+            self.split = np.zeros(len(flat), dtype=np.int64)
+        order = np.argsort(sizes, kind="stable")
+        self.sizes = sizes[order]
+        self.split = self.split[order]
+        lengths = np.array([len(flat[i]) for i in order], dtype=np.int64)
+        self.offsets = np.concatenate([[0], np.cumsum(lengths)])
+        self.ids = np.fromiter((t for i in order for t in flat[i]), dtype=np.int32, count=int(lengths.sum()))
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    @property
+    def tokens(self) -> int:
+        return int(self.sizes.sum())
+
+    def example(self, i: int) -> tuple[list[int], list[int]]:
+        """(sentence, translation) token ids of example ``i`` (translation empty for MLM/CLM examples)."""
+        ids = self.ids[self.offsets[i] : self.offsets[i + 1]].tolist()
+        return (ids[: self.split[i]], ids[self.split[i] :]) if self.pairs else (ids, [])
+
+    def window(self, start: int, max_tokens: int) -> range:
+        """The examples ``start, start + 1, ...`` that fit ``max_tokens`` padded tokens (at least one), moved
+        back from the end of the pool when it runs out."""
+        width = int(self.sizes[min(start, len(self) - 1)])
+        count = max(1, max_tokens // width)
+        while True:
+            stop = min(start + count, len(self))
+            first = max(0, stop - count)
+            width = int(self.sizes[stop - 1])
+            if count == 1 or count * width <= max_tokens:
+                return range(first, stop)
+            count = max(1, max_tokens // width)
+
+
+@dataclass
+class BatchSampler:
+    """MLM / TLM / CLM batches of about ``max_tokens`` (padded) tokens from length-sorted pools.
+
+    ``mono[lang_id]`` holds a language's sentences, ``pairs[lang_id]`` its pairs with English (``en_id``). Batch
+    ``k`` depends only on ``(seed, k)``: a resumed run draws exactly the batches it would have drawn. Each batch
+    picks an objective (TLM with probability ``tlm_share``), a language (``alpha``-smoothed over tokens) and a
+    random run of neighbours in that language's length-sorted pool.
+    """
+
+    mono: dict[int, LengthSorted]
+    pairs: dict[int, LengthSorted]
+    en_id: int
     vocab_size: int
-    seq_len: int = 256
+    max_tokens: int = 8192
+    tlm_share: float = 0.0
     alpha: float = 0.5
+    causal: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
-        self.gen = torch.Generator().manual_seed(self.seed)
-        self.rng = np.random.default_rng(self.seed)
-        self.stream_langs = sorted(self.streams)
-        self.stream_p = sampling_probs([len(self.streams[k]) for k in self.stream_langs], self.alpha)
+        self.mono_keys = sorted(self.mono)
+        self.mono_p = sampling_probs([self.mono[k].tokens for k in self.mono_keys], self.alpha)
         self.pair_keys = sorted(self.pairs)
         self.pair_p = (
-            sampling_probs([len(self.pairs[k]) for k in self.pair_keys], self.alpha) if self.pairs else None
+            sampling_probs([self.pairs[k].tokens for k in self.pair_keys], self.alpha) if self.pairs else None
         )
 
-    def reseed(self, seed: int) -> None:
-        """Restart the sampling from ``seed`` (used when resuming from a checkpoint)."""
-        self.seed = seed
-        self.__post_init__()
-
-    def stream_batch(self, batch_size: int, lang: int | None = None) -> dict[str, torch.Tensor]:
-        """``batch_size`` windows of ``seq_len`` tokens from one language's stream (sampled if not given)."""
-        if lang is None:
-            lang = self.stream_langs[self.rng.choice(len(self.stream_langs), p=self.stream_p)]
-        stream = self.streams[lang]
-        n = min(self.seq_len, len(stream))
-        starts = self.rng.integers(0, len(stream) - n + 1, size=batch_size)
-        ids = torch.from_numpy(np.stack([stream[s : s + n] for s in starts]))
-        return {
-            "input_ids": ids,
-            "langs": torch.full_like(ids, lang),
-            "position_ids": torch.arange(n).expand(batch_size, n).clone(),
-            "attention_mask": torch.ones_like(ids),
-        }
-
-    def clm_batch(self, batch_size: int, lang: int | None = None) -> dict[str, torch.Tensor]:
-        """Causal LM: labels are the inputs (the model shifts them)."""
-        batch = self.stream_batch(batch_size, lang)
-        batch["labels"] = batch["input_ids"].clone()
-        return batch
-
-    def mlm_batch(self, batch_size: int, lang: int | None = None) -> dict[str, torch.Tensor]:
-        batch = self.stream_batch(batch_size, lang)
-        batch["input_ids"], batch["labels"] = mask_tokens(batch["input_ids"], self.vocab_size, self.gen)
-        return batch
-
-    def tlm_batch(self, batch_size: int, key: tuple[int, int] | None = None) -> dict[str, torch.Tensor]:
-        """Translation LM on sampled sentence pairs; each pair is shown in a random order (src first or not)."""
-        if key is None:
-            key = self.pair_keys[self.rng.choice(len(self.pair_keys), p=self.pair_p)]
-        pool = self.pairs[key]
-        examples = []
-        for i in self.rng.integers(0, len(pool), size=batch_size):
-            (a, b), (la, lb) = pool[i], key
-            if self.rng.random() < 0.5:
-                (a, b), (la, lb) = (b, a), (lb, la)
-            examples.append(tlm_example(a[: self.seq_len // 2 - 2], b[: self.seq_len // 2 - 2], la, lb))
+    def __call__(self, k: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, k])
+        gen = torch.Generator().manual_seed(int(rng.integers(2**62)))
+        tlm = self.pairs and rng.random() < self.tlm_share
+        keys, probs, pools = (
+            (self.pair_keys, self.pair_p, self.pairs) if tlm else (self.mono_keys, self.mono_p, self.mono)
+        )
+        lang = keys[rng.choice(len(keys), p=probs)]
+        pool = pools[lang]
+        rows = pool.window(int(rng.integers(len(pool))), self.max_tokens)
+        if tlm:
+            examples = []
+            for i in rows:
+                a, b = pool.example(i)
+                la, lb = lang, self.en_id
+                if rng.random() < 0.5:
+                    (a, b), (la, lb) = (b, a), (lb, la)
+                examples.append(tlm_example(a, b, la, lb))
+        else:
+            examples = [sentence_example(pool.example(i)[0], lang) for i in rows]
         batch = pad_examples(examples)
-        batch["input_ids"], batch["labels"] = mask_tokens(batch["input_ids"], self.vocab_size, self.gen)
+        if self.causal:
+            batch["labels"] = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, IGNORE)
+        else:
+            batch["input_ids"], batch["labels"] = mask_tokens(batch["input_ids"], self.vocab_size, gen)
         return batch
+
+
+def sentence_example(ids: Sequence[int], lang: int) -> tuple[list[int], list[int], list[int]]:
+    """``</s> sentence </s>`` with its language and position ids (the layout the tokenizer builds)."""
+    row = [EOS, *ids, EOS]
+    return row, [lang] * len(row), list(range(len(row)))

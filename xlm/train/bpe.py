@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 EOW = "</w>"
@@ -42,6 +43,21 @@ def count_words(lines: Iterable[str]) -> Counter[str]:
     for line in lines:
         counts.update(line.split())
     return counts
+
+
+def smoothed_counts(per_lang: dict[str, Counter[str]], alpha: float = 0.5) -> Counter[str]:
+    """Word counts of several languages merged so that each language weighs as if sampled with probability
+    ``∝ share ** alpha`` (XLM's smoothing): a small language's counts are multiplied up, the largest keeps its own."""
+    langs = sorted(per_lang)
+    totals = np.array([sum(per_lang[lang].values()) for lang in langs], dtype=np.float64)
+    p = totals / totals.sum()
+    ratio = p**alpha / (p**alpha).sum() / p
+    ratio /= ratio.min()
+    merged: Counter[str] = Counter()
+    for lang, r in zip(langs, ratio, strict=True):
+        for word, n in per_lang[lang].items():
+            merged[word] += max(1, round(n * r))
+    return merged
 
 
 def split_word(word: str) -> tuple[str, ...]:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
-from .batches import make_stream
 from .bpe import BPE
 
 UNK = 3
@@ -34,39 +30,14 @@ class Encoder:
     def line(self, line: str) -> list[int]:
         return [i for w in line.split() for i in self.word(w)]
 
+    def lines(self, path: Path) -> list[list[int]]:
+        """The ids of every line of a preprocessed text file."""
+        with Path(path).open(encoding="utf-8") as f:
+            return [self.line(x) for x in f]
 
-def _take(lines: list[str], limit: int | None, seed: int) -> list[str]:
-    """At most ``limit`` lines, chosen at random (seeded) but kept in file order."""
-    if limit is None or len(lines) <= limit:
-        return lines
-    keep = np.sort(np.random.default_rng(seed).choice(len(lines), size=limit, replace=False))
-    return [lines[i] for i in keep]
-
-
-def load_pairs(
-    tok_dir: Path, encoder: Encoder, lang2id: dict[str, int], split: str, limit: int | None = None
-) -> dict[tuple[int, int], list[tuple[list[int], list[int]]]]:
-    """``(en id, xx id) -> [(en ids, xx ids)]`` from ``pairs.<xx>.<split>.tsv``."""
-    out = {}
-    for lang in tqdm(sorted(lang2id), desc=f"encoding {split} pairs", unit="lang"):
-        path = Path(tok_dir) / f"pairs.{lang}.{split}.tsv"
-        if lang == "en" or not path.is_file():
-            continue
-        rows = _take(path.read_text(encoding="utf-8").splitlines(), limit, seed=len(lang))
-        out[(lang2id["en"], lang2id[lang])] = [
-            (encoder.line(en), encoder.line(xx)) for en, xx in (row.split("\t") for row in rows)
-        ]
-    return out
-
-
-def load_streams(
-    tok_dir: Path, encoder: Encoder, lang2id: dict[str, int], limit: int | None = None
-) -> dict[int, np.ndarray]:
-    """One MLM/CLM stream per language from ``mono.<lang>.train.txt``."""
-    streams = {}
-    for lang in tqdm(sorted(lang2id), desc="encoding streams", unit="lang"):
-        lines = _take(
-            (Path(tok_dir) / f"mono.{lang}.train.txt").read_text(encoding="utf-8").splitlines(), limit, 1
-        )
-        streams[lang2id[lang]] = make_stream([encoder.line(x) for x in lines])
-    return streams
+    def pairs(self, path: Path) -> list[tuple[list[int], list[int]]]:
+        """The ids of both sides of every row of a preprocessed ``english<TAB>translation`` file."""
+        with Path(path).open(encoding="utf-8") as f:
+            return [
+                (self.line(a), self.line(b)) for a, _, b in (row.rstrip("\n").partition("\t") for row in f)
+            ]

@@ -11,8 +11,9 @@ from collections.abc import Iterator, Sequence
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
-from .batches import EOS, IGNORE, N_SPECIAL, make_stream, mask_tokens, pad_examples, tlm_example
+from .batches import EOS, IGNORE, N_SPECIAL, mask_tokens, pad_examples, sentence_example, tlm_example
 from .trainer import evaluate_lm
 
 Batch = dict[str, torch.Tensor]
@@ -33,42 +34,6 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[i : i + size]
 
 
-def stream_batches(
-    sentences: list[list[int]], lang_id: int, seq_len: int = 128, batch_size: int = 16, causal: bool = False
-) -> list[Batch]:
-    """Sentences joined into one stream and cut into windows; ``labels`` are the inputs when ``causal``."""
-    stream = torch.from_numpy(make_stream(sentences))
-    n = len(stream) // seq_len
-    windows = stream[: n * seq_len].view(n, seq_len) if n else stream.view(1, -1)
-    batches = []
-    for rows in _chunks(list(range(len(windows))), batch_size):
-        x = windows[rows]
-        batch = {
-            "input_ids": x,
-            "langs": torch.full_like(x, lang_id),
-            "position_ids": torch.arange(x.shape[1]).expand_as(x).clone(),
-            "attention_mask": torch.ones_like(x),
-        }
-        if causal:
-            batch["labels"] = x.clone()
-        batches.append(batch)
-    return batches
-
-
-def mlm_batches(
-    sentences: list[list[int]], lang_id: int, vocab_size: int, seed: int, **kwargs
-) -> list[Batch]:
-    """:func:`stream_batches` with 15% of the tokens chosen from a fixed seed, every one of them replaced by the
-    mask token (no 10% random / 10% kept at evaluation: the accuracy is that of truly hidden tokens)."""
-    gen = torch.Generator().manual_seed(seed)
-    batches = stream_batches(sentences, lang_id, **kwargs)
-    for batch in batches:
-        batch["input_ids"], batch["labels"] = mask_tokens(
-            batch["input_ids"], vocab_size, gen, replace=(1.0, 0.0)
-        )
-    return batches
-
-
 def unigram_baseline(batches: list[Batch]) -> float:
     """Accuracy of always guessing the single most frequent masked token (chosen with hindsight: optimistic)."""
     labels = torch.cat([b["labels"][b["labels"] != IGNORE] for b in batches]).tolist()
@@ -81,31 +46,26 @@ def mlm_report(
     texts: dict[str, list[str]],
     seed: int = 0,
     cache: dict | None = None,
-    streams: bool = False,
     max_tokens: int = 126,
 ) -> dict[str, dict]:
-    """Per language: masked-token accuracy, perplexity, token count and the unigram baseline.
-
-    Each text is scored alone (``</s> text </s>``, as a fill-mask user sends it), or with ``streams=True`` the
-    texts are joined into 128-token windows (XLM's MLM training layout)."""
+    """Per language: masked-token accuracy, perplexity, token count and the unigram baseline; each text is scored
+    alone (``</s> text </s>``, as a fill-mask user sends it)."""
     report = {}
-    for lang, lines in sorted(texts.items()):
+    for lang, lines in tqdm(sorted(texts.items()), desc="MLM", unit="lang", leave=False):
         ids = [x for x in encode(tokenizer, lines, lang, cache) if x]
         lang_id = tokenizer.lang2id[lang]
-        if streams:
-            batches = mlm_batches(ids, lang_id, len(tokenizer), seed)
-        else:
-            batches = _tlm_batches(
-                [([], x[:max_tokens]) for x in ids], lang_id, lang_id, seed, with_source=False
-            )
+        batches = masked_batches(
+            [([], x[:max_tokens]) for x in ids], lang_id, lang_id, seed, with_source=False
+        )
         report[lang] = {**evaluate_lm(model, iter(batches)), "unigram_baseline": unigram_baseline(batches)}
     return report
 
 
-def _tlm_batches(
+def masked_batches(
     pairs: list[tuple[list[int], list[int]]], src_lang: int, tgt_lang: int, seed: int, with_source: bool
 ) -> list[Batch]:
-    """Mask 15% of each translation's tokens (all with the mask token); optionally put the source in front."""
+    """Mask 15% of each translation's tokens (all with the mask token, from a fixed seed: the accuracy is that of
+    truly hidden tokens); optionally put the source in front (TLM)."""
     gen = torch.Generator().manual_seed(seed)
     examples, labels = [], []
     for src, tgt in pairs:
@@ -138,36 +98,76 @@ def tlm_effect(
 ) -> dict[str, dict]:
     """Per language xx: accuracy on masked xx tokens with the English sentence in context and without it."""
     report = {}
-    for lang, rows in sorted(pairs.items()):
+    for lang, rows in tqdm(sorted(pairs.items()), desc="TLM", unit="lang", leave=False):
         en_ids = encode(tokenizer, [en for en, _ in rows], "en", cache)
         xx_ids = encode(tokenizer, [xx for _, xx in rows], lang, cache)
         encoded = [(e[:max_tokens], x[:max_tokens]) for e, x in zip(en_ids, xx_ids, strict=True) if e and x]
         ids = tokenizer.lang2id["en"], tokenizer.lang2id[lang]
-        alone = evaluate_lm(model, iter(_tlm_batches(encoded, *ids, seed, with_source=False)))
-        both = evaluate_lm(model, iter(_tlm_batches(encoded, *ids, seed, with_source=True)))
+        alone = evaluate_lm(model, iter(masked_batches(encoded, *ids, seed, with_source=False)))
+        both = evaluate_lm(model, iter(masked_batches(encoded, *ids, seed, with_source=True)))
         report[lang] = {"accuracy_alone": alone["accuracy"], "accuracy_with_en": both["accuracy"]}
         report[lang]["tokens"] = alone["tokens"]
     return report
+
+
+def causal_batches(sentences: list[list[int]], lang_id: int, max_tokens: int = 126) -> list[Batch]:
+    """Each sentence alone (``</s> sentence </s>``), labels = inputs (the model shifts them), 32 a batch."""
+    examples = [sentence_example(x[:max_tokens], lang_id) for x in sentences if x]
+    batches = []
+    for rows in _chunks(examples, 32):
+        batch = pad_examples(rows)
+        batch["labels"] = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, IGNORE)
+        batches.append(batch)
+    return batches
 
 
 def clm_report(model: nn.Module, tokenizer, texts: dict[str, list[str]], cache: dict | None = None) -> dict:
     """Per language: next-token accuracy and perplexity of a causal LM, each text alone (``</s> text </s>``)."""
     report = {}
     for lang, lines in sorted(texts.items()):
-        lang_id = tokenizer.lang2id[lang]
-        examples = [
-            ([EOS, *x[:126], EOS], [lang_id] * (len(x[:126]) + 2), list(range(len(x[:126]) + 2)))
-            for x in encode(tokenizer, lines, lang, cache)
-            if x
-        ]
-        batches = []
-        for rows in _chunks(examples, 32):
-            batch = pad_examples(rows)
-            batch["labels"] = batch["input_ids"].clone()
-            batches.append(batch)
-        labels = [t for ids, _, _ in examples for t in ids[1:]]
+        batches = causal_batches(encode(tokenizer, lines, lang, cache), tokenizer.lang2id[lang])
+        labels = [t for b in batches for row in b["labels"] for t in row[1:].tolist() if t != IGNORE]
         report[lang] = {
             **evaluate_lm(model, iter(batches)),
             "unigram_baseline": Counter(labels).most_common(1)[0][1] / len(labels),
         }
+    return report
+
+
+@torch.no_grad()
+def sentence_embeddings(model: nn.Module, tokenizer, texts: Sequence[str], lang: str) -> torch.Tensor:
+    """Mean of the last hidden states over each text's own tokens (``</s>`` markers left out), L2-normalised."""
+    encoder = model.transformer if hasattr(model, "transformer") else model
+    lang_id = tokenizer.lang2id[lang]
+    out = []
+    for chunk in _chunks([x[:126] for x in encode(tokenizer, list(texts), lang)], 32):
+        rows = [sentence_example(x, lang_id) for x in chunk]
+        batch = pad_examples(rows)
+        hidden = encoder(**batch)[0].float()
+        inner = batch["attention_mask"].clone()
+        inner[:, 0] = 0
+        inner[torch.arange(len(rows)), batch["attention_mask"].sum(1) - 1] = 0
+        pooled = (hidden * inner[..., None]).sum(1) / inner.sum(1, keepdim=True).clamp(min=1)
+        out.append(torch.nn.functional.normalize(pooled, dim=-1))
+    return torch.cat(out)
+
+
+def retrieval_top1(queries: torch.Tensor, keys: torch.Tensor) -> float:
+    """The share of queries whose nearest key (cosine of normalised embeddings) is the one at their own index."""
+    return float((queries @ keys.T).argmax(1).eq(torch.arange(len(queries))).float().mean())
+
+
+def cloze_top5(fill_mask, sentences: Sequence[dict]) -> dict[str, dict]:
+    """Per language (and ``all``): the share of cloze sentences with an answer among the top-5 predicted words
+    (case-insensitive), with the predictions for the card."""
+    report: dict[str, dict] = {}
+    for item in sentences:
+        words = [p["token_str"].strip() for p in fill_mask(item["text"], top_k=5, lang=item["lang"])]
+        hit = any(w.casefold() in {a.casefold() for a in item["answers"]} for w in words)
+        for key in (item["lang"], "all"):
+            entry = report.setdefault(key, {"right": 0, "sentences": 0})
+            entry["right"] += int(hit)
+            entry["sentences"] += 1
+    for entry in report.values():
+        entry["top5"] = entry["right"] / entry["sentences"]
     return report

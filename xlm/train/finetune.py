@@ -1,5 +1,5 @@
 """Fine-tuning heads on a pre-trained checkpoint: extractive QA (XQuAD), language identification (sequence
-classification) and named-entity tagging (token classification).
+classification), part-of-speech and named-entity tagging (token classification).
 
 Each ``finetune_*`` function trains with :class:`~xlm.train.trainer.Trainer` (so bf16, accumulation, checkpoints
 and torchrun work the same), evaluates on held-out data and writes a Hub-format folder with the tokenizer and
@@ -30,11 +30,21 @@ from xlm.loading import load_model
 from xlm.pipelines.question_answering import QAFeature, build_qa_features
 
 from .batches import IGNORE, pad_examples
-from .corpus import XQUAD_HELDOUT_ARTICLES, xquad_articles
+from .corpus import (
+    NTREX_TEST,
+    NTREX_VALID,
+    SHARED_DATA,
+    XQUAD_HELDOUT_ARTICLES,
+    eval_pairs,
+    ud_files,
+    ud_train_files,
+    xquad_articles,
+)
 from .trainer import Trainer, TrainSettings
+from .ud import UPOS, read_conllu
 
 Batch = dict[str, torch.Tensor]
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+DEFAULT_DATA = SHARED_DATA
 
 
 class HeadLoss(nn.Module):
@@ -254,19 +264,10 @@ def _collate_labelled(examples: Sequence[tuple[list[int], int]]) -> Batch:
     return batch
 
 
-def langid_texts(corpus: Path, split: str, per_lang: int, seed: int = 0) -> dict[str, list[str]]:
-    """Up to ``per_lang`` raw texts per language from ``raw/pairs.<xx>.<split>.tsv`` (English from their first
-    column, spread evenly over the languages)."""
-    rng = np.random.default_rng(seed)
-    texts: dict[str, list[str]] = {"en": []}
-    files = sorted(Path(corpus).glob(f"raw/pairs.*.{split}.tsv"))
-    for path in files:
-        rows = [r.split("\t") for r in path.read_text(encoding="utf-8").splitlines()]
-        pick = rng.permutation(len(rows))
-        lang = path.name.split(".")[1]
-        texts[lang] = [rows[i][1] for i in pick[:per_lang]]
-        texts["en"] += [rows[i][0] for i in pick[per_lang : per_lang + per_lang // len(files) + 1]]
-    return texts
+def langid_texts(corpus: Path, lines: range, langs: Sequence[str]) -> dict[str, list[str]]:
+    """The NTREX-128 lines ``lines`` of every language: the same news sentences in each, so the classifier learns
+    the language and not the topic."""
+    return {lang: [x for _, x in eval_pairs(corpus, "ntrex128", lang, lines)] for lang in langs}
 
 
 def encode_labelled(tokenizer: XLMTokenizer, texts: dict[str, list[str]], max_len: int = 64) -> list:
@@ -300,19 +301,21 @@ def evaluate_langid(model: nn.Module, examples: list) -> dict[str, float]:
 
 
 def finetune_langid(base: Path, out: Path, settings: TrainSettings, data: Path | None = None) -> dict:
-    """Language identification over the model's languages, trained on corpus training sentences."""
-    corpus = Path(data or "runs/corpus")
+    """Language identification over the model's languages: trained on the NTREX-128 training block, tested on its
+    test block (both held out from nothing else: pre-training saw the training block too, never the test block)."""
+    corpus = Path(data or SHARED_DATA / "corpus")
     tokenizer = XLMTokenizer.from_pretrained(base)
     id2label = {i: lang for lang, i in tokenizer.lang2id.items()}
     model = load_model(XLMForSequenceClassification, base, id2label=id2label, label2id=tokenizer.lang2id)
-    train = encode_labelled(tokenizer, langid_texts(corpus, "train", 1500, settings.seed))
+    langs = sorted(tokenizer.lang2id)
+    train = encode_labelled(tokenizer, langid_texts(corpus, range(NTREX_VALID.start), langs))
     run = _train_head(
         model, _batches(train, 32, _collate_labelled, settings.seed), settings, Path(out), settings.seed
     )
     metrics = {
         "training": run,
         "train_examples": len(train),
-        "test": evaluate_langid(model, encode_labelled(tokenizer, langid_texts(corpus, "test", 200))),
+        "test": evaluate_langid(model, encode_labelled(tokenizer, langid_texts(corpus, NTREX_TEST, langs))),
     }
     _save(model, tokenizer, Path(out), metrics)
     return metrics
@@ -402,5 +405,52 @@ def finetune_ner(base: Path, out: Path, settings: TrainSettings, data: Path | No
         model, _batches(train, 16, _collate_tagged, settings.seed), settings, Path(out), settings.seed
     )
     metrics = {"training": run, "train_sentences": len(train), "test": evaluate_tagger(model, test)}
+    _save(model, tokenizer, Path(out), metrics)
+    return metrics
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Part-of-speech tagging (Universal Dependencies UPOS)
+
+POS_TRAIN_PER_LANG = 4000  # sentences a language at most, so English and Portuguese do not drown the rest
+
+
+def pos_sentences(corpus: Path, lang: str, split: str) -> list[tuple[list[str], list[str]]]:
+    """(words, UPOS tags) of a language's UD ``train`` (licence-filtered), ``dev``, ``test`` or ``pud`` files."""
+    files = ud_train_files(corpus, lang) if split == "train" else ud_files(corpus, lang, split)
+    return [(list(s.words), list(s.upos)) for p in files for s in read_conllu(p)]
+
+
+def finetune_pos(base: Path, out: Path, settings: TrainSettings, data: Path | None = None) -> dict:
+    """UPOS tagging trained on the UD training sets there are (at most :data:`POS_TRAIN_PER_LANG` sentences a
+    language), tested on every UD test set and PUD: the languages without training data are zero-shot."""
+    corpus = Path(data or SHARED_DATA / "corpus")
+    tokenizer = XLMTokenizer.from_pretrained(base)
+    label2id = {t: i for i, t in enumerate(UPOS)}
+    model = load_model(XLMForTokenClassification, base, id2label=dict(enumerate(UPOS)), label2id=label2id)
+    rng = np.random.default_rng(settings.seed)
+    train, train_langs = [], []
+    for lang in sorted(tokenizer.lang2id):
+        sentences = pos_sentences(corpus, lang, "train")
+        if sentences:
+            train_langs.append(lang)
+            pick = rng.permutation(len(sentences))[:POS_TRAIN_PER_LANG]
+            train += [encode_tagged(tokenizer, sentences[i], label2id, lang) for i in pick]
+    run = _train_head(
+        model, _batches(train, 16, _collate_tagged, settings.seed), settings, Path(out), settings.seed
+    )
+    test = {}
+    for lang in sorted(tokenizer.lang2id):
+        for split in ("test", "pud"):
+            sentences = pos_sentences(corpus, lang, split)
+            if sentences:
+                examples = [encode_tagged(tokenizer, s, label2id, lang) for s in sentences]
+                result = evaluate_tagger(model, examples)
+                test[f"{lang}.{split}"] = {
+                    "accuracy": result["accuracy"],
+                    "words": result["words"],
+                    "zero_shot": lang not in train_langs,
+                }
+    metrics = {"training": run, "train_sentences": len(train), "train_langs": train_langs, "test": test}
     _save(model, tokenizer, Path(out), metrics)
     return metrics

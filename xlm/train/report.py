@@ -1,91 +1,125 @@
-"""Held-out metrics of the shipped models, recomputable from the files in ``assets/`` (and ../shared/data).
-
-``assets/heldout/gettext-test.tsv`` is a small sample of the corpus's *test* split (never trained on), so the
-tests can recompute every number of the model cards without Debian's packages installed.
-"""
+"""Held-out metrics of the shipped models, recomputable from the files in ``assets/`` and ``../shared/data``:
+every evaluation set is rebuilt from the shared corpus by the split rules of :mod:`xlm.train.corpus`."""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
-import numpy as np
 import torch
+from tqdm import tqdm
 
 from xlm import XLMForQuestionAnsweringSimple, XLMForSequenceClassification, XLMTokenizer, XLMWithLMHeadModel
 from xlm.loading import load_model
+from xlm.pipelines import pipeline
 
-from .corpus import LANGS, xquad_paragraphs
-from .evaluate import clm_report, mlm_report, tlm_effect
-from .finetune import encode_labelled, evaluate_langid, evaluate_qa, xquad_questions
+from .corpus import NTREX_TEST, eval_pairs, mlm_eval_sentences, parallel_lines
+from .evaluate import (
+    clm_report,
+    cloze_top5,
+    mlm_report,
+    retrieval_top1,
+    sentence_embeddings,
+    tlm_effect,
+)
+from .finetune import encode_labelled, evaluate_langid, evaluate_qa, langid_texts, xquad_questions
 
 QA_CHECK_QUESTIONS = 40  # per language, the held-out questions the test suite re-scores
+MLM_SENTENCES = 200  # per language and source (books, UD, NTREX)
+TLM_PAIRS = 200  # per language, from the NTREX test block
+CLOZE = Path(__file__).resolve().parents[2] / "tests" / "data" / "cloze.json"
 
 
-def write_heldout_sample(corpus: Path, out: Path, per_lang: int = 200, seed: int = 0) -> int:
-    """Sample ``per_lang`` pairs per language from ``raw/pairs.<xx>.test.tsv`` into one TSV (lang, en, xx, package)."""
-    rows = []
-    for lang in LANGS:
-        path = Path(corpus) / "raw" / f"pairs.{lang}.test.tsv"
-        if lang == "en" or not path.is_file():
-            continue
-        lines = path.read_text(encoding="utf-8").splitlines()
-        pick = np.sort(np.random.default_rng(seed).permutation(len(lines))[:per_lang])
-        rows += [f"{lang}\t{lines[i]}\n" for i in pick]
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text("lang\ten\ttranslation\tpackage\n" + "".join(rows), encoding="utf-8")
-    return len(rows)
+def heldout_texts(corpus: Path, langs) -> dict[str, dict[str, list[str]]]:
+    """``source -> lang -> sentences``: the held-out single sentences of every language (see
+    :func:`~xlm.train.corpus.mlm_eval_sentences`)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for lang in langs:
+        for source, texts in mlm_eval_sentences(corpus, lang, MLM_SENTENCES).items():
+            out.setdefault(source, {})[lang] = texts
+    return out
 
 
-def read_heldout(path: Path) -> dict[str, list[tuple[str, str]]]:
-    """``lang -> [(english, translation)]`` from the shipped held-out TSV."""
-    pairs: dict[str, list[tuple[str, str]]] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines()[1:]:
-        lang, en, xx, _package = line.split("\t")
-        pairs.setdefault(lang, []).append((en, xx))
-    return pairs
+def combined(per_source: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """Per language, the token-weighted accuracy, perplexity and unigram baseline over the sources."""
+    out = {}
+    langs = sorted({lang for rows in per_source.values() for lang in rows})
+    for lang in langs:
+        parts = [rows[lang] for rows in per_source.values() if lang in rows and rows[lang]["tokens"]]
+        n = sum(p["tokens"] for p in parts)
+        out[lang] = {
+            "accuracy": sum(p["accuracy"] * p["tokens"] for p in parts) / n,
+            "perplexity": math.exp(sum(math.log(p["perplexity"]) * p["tokens"] for p in parts) / n),
+            "unigram_baseline": sum(p["unigram_baseline"] * p["tokens"] for p in parts) / n,
+            "tokens": n,
+        }
+    return out
 
 
-def heldout_texts(pairs: dict[str, list[tuple[str, str]]]) -> dict[str, list[str]]:
-    """Monolingual held-out texts per language; English gets as many distinct English sides as the largest other
-    language has texts (taken round-robin over the languages)."""
-    texts = {lang: [xx for _, xx in rows] for lang, rows in pairs.items()}
-    mixed = [en for group in zip(*pairs.values(), strict=False) for en, _ in group]
-    texts["en"] = list(dict.fromkeys(mixed))[: max(len(t) for t in texts.values())]
-    return texts
-
-
-def _round(value):
+def rounded(value):
     if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
+        return {k: rounded(v) for k, v in value.items()}
     return round(value, 4) if isinstance(value, float) else value
 
 
-def base_metrics(folder: Path, heldout: Path, xquad_dir: Path | None, streams: bool = True) -> dict:
-    """MLM accuracy/perplexity per language (gettext held-out, XQuAD held-out articles) and the TLM effect."""
+def base_metrics(folder: Path, corpus: Path, cloze: Path | None = CLOZE, retrieval: bool = False) -> dict:
+    """The masked LM's held-out numbers: MLM per language and source, the TLM effect (NTREX test block), where
+    asked xx -> en retrieval (FLORES-200: minutes of CPU) and, where given, the cloze sentences."""
     torch.manual_seed(0)
-    model = load_model(XLMWithLMHeadModel, folder)
-    tokenizer = XLMTokenizer.from_pretrained(folder)
-    pairs = read_heldout(heldout)
+    model, tokenizer = load_lm(folder)
+    langs = sorted(tokenizer.lang2id)
     cache: dict = {}
-    texts = heldout_texts(pairs)
-    metrics = {
-        "mlm_gettext": mlm_report(model, tokenizer, texts, cache=cache),
-        "tlm": tlm_effect(model, tokenizer, pairs, cache=cache),
+    mlm, mlm_all = mlm_metrics(model, tokenizer, corpus, cache)
+    others = [lang for lang in langs if lang != "en"]
+    pairs = {lang: eval_pairs(corpus, "ntrex128", lang, NTREX_TEST)[:TLM_PAIRS] for lang in others}
+    metrics = {"mlm": mlm, "mlm_all": mlm_all, "tlm": tlm_effect(model, tokenizer, pairs, cache=cache)}
+    if retrieval:
+        metrics["retrieval"] = flores_retrieval(model, tokenizer, corpus, others)
+    if cloze is not None:
+        fill_mask = pipeline("fill-mask", folder, device="cpu", dtype="float32")
+        sentences = json.loads(Path(cloze).read_text(encoding="utf-8"))["sentences"]
+        metrics["cloze"] = cloze_top5(fill_mask, sentences)
+    return rounded(metrics)
+
+
+def load_lm(folder: Path) -> tuple[XLMWithLMHeadModel, XLMTokenizer]:
+    """A language model (float32, eval mode) and its tokenizer."""
+    return load_model(XLMWithLMHeadModel, folder).eval(), XLMTokenizer.from_pretrained(folder)
+
+
+def mlm_metrics(
+    model: XLMWithLMHeadModel, tokenizer: XLMTokenizer, corpus: Path, cache: dict | None = None
+) -> tuple[dict, dict]:
+    """Masked-LM accuracy on the held-out single sentences: per source and language, and per language over all
+    sources."""
+    mlm = {
+        source: mlm_report(model, tokenizer, texts, cache=cache)
+        for source, texts in heldout_texts(corpus, sorted(tokenizer.lang2id)).items()
     }
-    if streams:
-        metrics["mlm_gettext_streams"] = mlm_report(model, tokenizer, texts, cache=cache, streams=True)
-    if xquad_dir is not None:
-        texts = {lang: xquad_paragraphs(xquad_dir, lang, heldout=True) for lang in ("en", "de", "es", "zh")}
-        metrics["mlm_xquad_streams"] = mlm_report(model, tokenizer, texts, streams=True)
-    return _round(metrics)
+    return mlm, combined(mlm)
 
 
-def clm_metrics(folder: Path, heldout: Path) -> dict:
-    """Next-token accuracy and perplexity per language on the held-out sample (each sentence alone)."""
-    model = load_model(XLMWithLMHeadModel, folder)
+def flores_retrieval(model, tokenizer, corpus: Path, langs) -> dict[str, float]:
+    """xx -> en top-1 retrieval among all the FLORES-200 sentences we have (mean-pooled last hidden states)."""
+    english = sentence_embeddings(model, tokenizer, parallel_lines(corpus, "flores200_sib200", "en"), "en")
+    out = {}
+    for lang in tqdm(langs, desc="retrieval", unit="lang", leave=False):
+        lines = parallel_lines(corpus, "flores200_sib200", lang)
+        if len(lines) == len(english) and all(lines):  # the set is complete in every language
+            out[lang] = retrieval_top1(sentence_embeddings(model, tokenizer, lines, lang), english)
+    return out
+
+
+def clm_metrics(folder: Path, corpus: Path) -> dict:
+    """Next-token accuracy and perplexity per language on the held-out sentences (each alone)."""
+    model = load_model(XLMWithLMHeadModel, folder).eval()
     tokenizer = XLMTokenizer.from_pretrained(folder)
-    return _round(clm_report(model, tokenizer, heldout_texts(read_heldout(heldout))))
+    per_source = {
+        source: clm_report(model, tokenizer, texts)
+        for source, texts in heldout_texts(corpus, sorted(tokenizer.lang2id)).items()
+    }
+    return rounded(combined(per_source))
 
 
 @torch.no_grad()
@@ -115,14 +149,15 @@ def qa_metrics(folder: Path, data_dir: Path, limit: int | None = QA_CHECK_QUESTI
     for lang in ("en", "de", "es", "zh"):
         questions = xquad_questions(data_dir, lang, heldout=True)[:limit]
         out[lang] = evaluate_qa(model, tokenizer, questions, lang)
-    return _round(out)
+    return rounded(out)
 
 
-def langid_metrics(folder: Path, heldout: Path) -> dict:
-    """Accuracy per language on the shipped held-out sample (English: its distinct English sides)."""
-    model = load_model(XLMForSequenceClassification, folder)
+def langid_metrics(folder: Path, corpus: Path) -> dict:
+    """Accuracy per language on the NTREX-128 test block."""
+    model = load_model(XLMForSequenceClassification, folder).eval()
     tokenizer = XLMTokenizer.from_pretrained(folder)
-    return _round(evaluate_langid(model, encode_labelled(tokenizer, heldout_texts(read_heldout(heldout)))))
+    texts = langid_texts(corpus, NTREX_TEST, sorted(tokenizer.lang2id))
+    return rounded(evaluate_langid(model, encode_labelled(tokenizer, texts)))
 
 
 def save_metrics(folder: Path, metrics: dict) -> None:

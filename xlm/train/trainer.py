@@ -42,9 +42,11 @@ class TrainSettings:
     accum: int = 1
     clip: float = 1.0
     bf16: bool = True
+    compile: bool = False  # torch.compile the training step (dynamic shapes)
     seed: int = 0
     log_every: int = 50
     save_every: int = 500
+    rewarm: int = 200  # warm-up steps after a restart from exported weights (optimizer moments start at zero)
 
 
 def setup_distributed() -> tuple[int, int, torch.device]:
@@ -104,11 +106,15 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
     return contextlib.nullcontext()
 
 
-def lr_factor(settings: TrainSettings, step: int, progress: float) -> float:
-    """Linear warm-up over ``warmup`` steps, then linear decay to 10% of the peak as ``progress`` goes 0 -> 1."""
-    if step < settings.warmup:
-        return (step + 1) / settings.warmup
-    return max(0.1, 1.0 - 0.9 * progress)
+def lr_factor(settings: TrainSettings, step: int, progress: float, rewarm_from: int | None = None) -> float:
+    """Linear warm-up over ``warmup`` steps, then linear decay to 10% of the peak as ``progress`` goes 0 -> 1.
+
+    ``rewarm_from``: the step a run restarted at without its optimizer moments; the schedule is then scaled by a
+    second linear warm-up over ``rewarm`` steps from there."""
+    factor = (step + 1) / settings.warmup if step < settings.warmup else max(0.1, 1.0 - 0.9 * progress)
+    if rewarm_from is not None and settings.rewarm > 0:
+        factor *= min(1.0, (step - rewarm_from + 1) / settings.rewarm)
+    return factor
 
 
 def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.AdamW:
@@ -139,6 +145,7 @@ class Trainer:
         loss_module: nn.Module | None = None,
         progress: bool = True,
     ):
+        torch.set_flush_denormal(True)  # MKL's backward matmuls crawl on denormals (27x slower fp32 steps)
         self.rank, self.world, self.device = setup_distributed()
         self.model = model.to(self.device)
         self.settings = settings
@@ -146,10 +153,15 @@ class Trainer:
         module = (loss_module or MaskedLMLoss(model)).to(self.device)
         self.ddp = self.world > 1
         self.module = nn.parallel.DistributedDataParallel(module) if self.ddp else module
+        if settings.compile:
+            self.module = torch.compile(self.module, dynamic=True)
         self.optimizer = make_optimizer(model, settings)
         self.step = 0
         self.elapsed = 0.0  # seconds of training so far (kept across resumes)
+        self.tokens = 0  # input tokens (not padding) trained on so far
         self.history: list[dict] = []
+        self.rewarm_from: int | None = None  # the step of a restart without optimizer moments
+        self.meta: dict = {}  # the caller's own record, kept in the checkpoint (e.g. the chunks of a run)
         self.show = progress and self.rank == 0
         self._resume()
 
@@ -167,8 +179,12 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
             "elapsed": self.elapsed,
+            "tokens": self.tokens,
             "history": self.history,
+            "rng": torch.get_rng_state(),  # dropout: with it a resumed run continues exactly
             "settings": asdict(self.settings),
+            "rewarm_from": self.rewarm_from,
+            "meta": self.meta,
         }
         tmp = self.checkpoint_path.with_suffix(".tmp")
         torch.save(state, tmp)
@@ -182,7 +198,12 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.step = state["step"]
         self.elapsed = state["elapsed"]
+        self.tokens = state.get("tokens", 0)
         self.history = state["history"]
+        self.rewarm_from = state.get("rewarm_from")
+        self.meta = state.get("meta", {})
+        if "rng" in state:
+            torch.set_rng_state(state["rng"].cpu())
 
     # ---------------------------------------------------------------- training
     @property
@@ -201,6 +222,14 @@ class Trainer:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return float(t)
 
+    def _any_rank(self, flag: bool) -> bool:
+        """True on every rank when any rank says so (a chunk's ranks stop at the same step)."""
+        if not self.ddp:
+            return flag
+        t = torch.tensor([float(flag)], device=self.device)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        return bool(t)
+
     def _to_device(self, batch: Batch) -> Batch:
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
@@ -209,19 +238,25 @@ class Trainer:
         next_batch: Callable[[int], Batch],
         on_eval: Callable[[int], dict] | None = None,
         eval_every: int = 0,
+        stop: Callable[[], bool] | None = None,
     ) -> list[dict]:
-        """Run ``settings.steps`` optimiser steps (or ``max_minutes``); ``next_batch(micro_step)`` gives the batches."""
+        """Run ``settings.steps`` optimiser steps (or ``max_minutes``); ``next_batch(micro_step)`` gives the batches.
+
+        ``stop()`` is asked after every step: when it says so, the run evaluates, saves its checkpoint and returns
+        early (a chunk of a longer run; the next ``train`` resumes exactly there)."""
         s = self.settings
         self.module.train()
         bar = tqdm(total=s.steps, initial=self.step, desc="training", disable=not self.show, unit="step")
         running, seen = 0.0, 0
         while self.progress < 1.0:
             started = time.perf_counter()
-            lr = s.lr * lr_factor(s, self.step, self.progress)
+            lr = s.lr * lr_factor(s, self.step, self.progress, self.rewarm_from)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             for micro in range(s.accum):
                 batch = self._to_device(next_batch((self.step * s.accum + micro) * self.world + self.rank))
+                if "attention_mask" in batch:
+                    self.tokens += int(batch["attention_mask"].sum()) * self.world
                 sync = (
                     contextlib.nullcontext()
                     if not self.ddp or micro == s.accum - 1
@@ -239,16 +274,18 @@ class Trainer:
             self.step += 1
             self.elapsed += self._agreed(time.perf_counter() - started)
             bar.update()
-            last = self.progress >= 1.0
+            last = self.progress >= 1.0 or (stop is not None and self._any_rank(stop()))
             if self.step % s.log_every == 0 or last:
-                record = {"step": self.step, "loss": running / seen, "lr": lr, "minutes": self.elapsed / 60}
+                record = {
+                    "step": self.step,
+                    "loss": running / seen,
+                    "lr": lr,
+                    "minutes": self.elapsed / 60,
+                    "tokens": self.tokens,
+                }
                 bar.set_postfix(loss=f"{record['loss']:.3f}")
                 running, seen = 0.0, 0
-                if (
-                    on_eval is not None
-                    and eval_every
-                    and (self.step % eval_every == 0 or self.step == s.steps)
-                ):
+                if on_eval is not None and eval_every and (self.step % eval_every == 0 or last):
                     self.module.eval()
                     record["eval"] = on_eval(self.step)
                     self.module.train()
@@ -257,6 +294,8 @@ class Trainer:
                     tqdm.write(str(record))
             if self.step % s.save_every == 0 or last:
                 self.save_checkpoint()
+            if last:
+                break
         bar.close()
         self.model.eval()
         return self.history
