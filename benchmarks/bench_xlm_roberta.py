@@ -173,11 +173,8 @@ def measure(label: str, rows: list[list[str]], gb_s: float) -> None:
 
 
 def main(labels: list[str]) -> None:
+    """Measure each shape in turn; the section is rewritten after each, so a cut-short run keeps what it did."""
     gb_s = bandwidth_gb_s()
-    rows: list[list[str]] = []
-    for label in labels or list(SHAPES):
-        measure(label, rows, gb_s)
-        print(table(rows, HEADER), flush=True)
     how = (
         f"Random weights in the released shapes (vocabulary 250,002; XL 250,880, bf16 on disk), a SentencePiece "
         f"vocabulary trained here (4,000 pieces; the model's vocabulary keeps its full size), ~32-token English "
@@ -185,7 +182,12 @@ def main(labels: list[str]) -> None:
         f"libraries in one process, calls alternating; XL: each library alone in a fresh process (two copies do not "
         f"fit in memory)."
     )
-    write_section("XLM-RoBERTa: fill-mask", f"Machine: {machine()}.\n\n{how}\n\n" + table(rows, HEADER))
+    rows: list[list[str]] = []
+    for label in labels or list(SHAPES):
+        measure(label, rows, gb_s)
+        body = f"Machine: {machine()}.\n\n{how}\n\n" + table(rows, HEADER)
+        write_section("XLM-RoBERTa: fill-mask", body)
+        print(body, flush=True)
 
 
 if __name__ == "__main__":

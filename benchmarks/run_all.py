@@ -1,7 +1,8 @@
 """Run every benchmark (`make bench`); each writes its section of benchmarks/RESULTS.md."""
 
-from . import bench_core, bench_pipelines
+from . import bench_core, bench_pipelines, bench_xlm_roberta
 
 if __name__ == "__main__":
     bench_core.main()
     bench_pipelines.main([])
+    bench_xlm_roberta.main([])
