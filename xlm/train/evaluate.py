@@ -137,7 +137,7 @@ def clm_report(model: nn.Module, tokenizer, texts: dict[str, list[str]], cache: 
 @torch.no_grad()
 def sentence_embeddings(model: nn.Module, tokenizer, texts: Sequence[str], lang: str) -> torch.Tensor:
     """Mean of the last hidden states over each text's own tokens (``</s>`` markers left out), L2-normalised."""
-    encoder = model.transformer if hasattr(model, "transformer") else model
+    encoder = model.base_model
     lang_id = tokenizer.lang2id[lang]
     out = []
     for chunk in _chunks([x[:126] for x in encode(tokenizer, list(texts), lang)], 32):

@@ -121,7 +121,7 @@ def pretrain(settings: PretrainSettings) -> Path:
         else XLMWithLMHeadModel(config)
     )
     if config.sinusoidal_embeddings:
-        model.transformer.position_embeddings.weight.requires_grad_(False)
+        model.base_model.position_embeddings.weight.requires_grad_(False)
     train = replace(settings.train, steps=settings.steps)
     trainer = Trainer(model, train, settings.out)
     if trainer.step == 0 and settings.export and (Path(settings.export) / STATE_FILE).is_file():
@@ -309,7 +309,7 @@ def measure_speed(
                 seconds += time.perf_counter() - started
                 tokens += int(batch["attention_mask"].sum())
         n_params = sum(p.numel() for p in model.parameters())
-        n_embed = model.transformer.embeddings.weight.numel()
+        n_embed = model.get_input_embeddings().weight.numel()
         results.append(
             {
                 **asdict(size),

@@ -74,13 +74,13 @@ class MaskedLMLoss(nn.Module):
         self.model = model
 
     def forward(self, input_ids, langs, position_ids, attention_mask, labels) -> tuple[torch.Tensor, ...]:
-        hidden = self.model.transformer(
+        hidden = self.model.base_model(
             input_ids=input_ids, langs=langs, position_ids=position_ids, attention_mask=attention_mask
-        )[0]
-        if self.model.config.causal:  # position t predicts token t + 1
+        ).last_hidden_state
+        if self.model.config.is_causal:  # position t predicts token t + 1
             hidden, labels = hidden[:, :-1], labels[:, 1:].masked_fill(attention_mask[:, 1:] == 0, IGNORE)
         where = labels != IGNORE
-        logits = self.model.pred_layer.proj(hidden[where]).float()
+        logits = self.model.lm_scores(hidden[where]).float()  # log-probabilities with an adaptive softmax
         target = labels[where]
         loss = F.cross_entropy(logits, target, reduction="sum") / max(int(target.numel()), 1)
         return loss, (logits.argmax(-1) == target).sum(), torch.tensor(target.numel())
