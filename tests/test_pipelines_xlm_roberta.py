@@ -247,3 +247,17 @@ def test_a_translation_pair_uses_the_tokenizers_pair_layout(mlm_dir):
     with torch.no_grad():
         logits = model(**enc).logits[0, enc["input_ids"][0].tolist().index(tok.mask_token_id)]
     assert [g["token"] for g in guesses] == logits.topk(3).indices.tolist()
+
+
+def test_auto_classes_pass_loading_options_to_the_loader(mlm_dir):
+    """Loading options are not config overrides: they reach the loader, as with the class's own from_pretrained."""
+    model, info = xlm.AutoModelForTokenClassification.from_pretrained(
+        mlm_dir, output_loading_info=True, torch_dtype=torch.float16, num_labels=3
+    )
+    direct, direct_info = xlm.XLMRobertaForTokenClassification.from_pretrained(
+        mlm_dir, output_loading_info=True, torch_dtype=torch.float16, num_labels=3
+    )
+    assert model.dtype == direct.dtype == torch.float16 and info == direct_info
+    assert not hasattr(model.config, "output_loading_info") and model.config.num_labels == 3
+    with pytest.raises(TypeError, match="no_such_option"):
+        xlm.AutoModelForMaskedLM.from_pretrained(mlm_dir, no_such_option=1)

@@ -66,21 +66,24 @@ class AutoTokenizer:
 
 
 class _AutoModel:
-    """Picks the class serving ``role`` in the checkpoint's family; config.json is read once."""
+    """Picks the class serving ``role`` in the checkpoint's family, then loads with it: loading options
+    (``dtype``, ``output_loading_info``, ``ignore_mismatched_sizes``, ...) and config overrides (``num_labels``)
+    are the loader's to tell apart and to check, as for the class's own ``from_pretrained``."""
 
     role: ClassVar[str]
 
     @classmethod
     def from_pretrained(
         cls, name_or_path: str | os.PathLike, *, config: PretrainedConfig | None = None, **kwargs: Any
-    ) -> PreTrainedModel:
-        folder = _folder(name_or_path, kwargs, weights=True)
-        if config is None:
-            overrides = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("dtype", "device")}
-            config = read_config(folder, **overrides)
-        model = family_of(config).head(cls.role, config).from_pretrained(folder, config=config, **kwargs)
+    ) -> PreTrainedModel | tuple[PreTrainedModel, dict[str, Any]]:
+        folder = _folder(name_or_path, kwargs, weights=True)  # a Hub id is resolved here only
+        family_config = config if config is not None else read_config(folder / kwargs.get("subfolder", ""))
+        head = family_of(family_config).head(cls.role, family_config)
+        given = {"config": config} if config is not None else {}
+        loaded = head.from_pretrained(folder, **given, **kwargs)
+        model = loaded[0] if isinstance(loaded, tuple) else loaded
         model.name_or_path = os.fspath(name_or_path)
-        return model
+        return loaded
 
     @classmethod
     def from_config(cls, config: PretrainedConfig) -> PreTrainedModel:
