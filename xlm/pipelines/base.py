@@ -161,16 +161,18 @@ class Pipeline:
         each side with its special tokens (``</s> a </s> </s> b </s>``), positions restarting at 0 for the second
         side, each side with its own language id. Others get their tokenizer's pair layout and their own positions
         (XLM-R: ``<s> a </s></s> b </s>``). Returns the batch (size 1) and the index where the second side starts."""
-        first = self.tokenizer(self.check_text(text), lang=lang)["input_ids"]
         if not self.family.language_embeddings:
             a, b = (
                 self.tokenizer(t, add_special_tokens=False)["input_ids"]
-                for t in (text, self.check_text(pair, "translation"))
+                for t in (self.check_text(text), self.check_text(pair, "translation"))
             )
             ids = torch.tensor([self.tokenizer.build_inputs_with_special_tokens(a, b)])
             self.check_length(ids.shape[1])
             batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-            return {k: v.to(self.loaded.device) for k, v in batch.items()}, len(first)
+            # the second side starts after the first with its special tokens
+            split = len(self.tokenizer.build_inputs_with_special_tokens(a))
+            return {k: v.to(self.loaded.device) for k, v in batch.items()}, split
+        first = self.tokenizer(self.check_text(text), lang=lang)["input_ids"]
         second = self.tokenizer(self.check_text(pair, "translation"), lang=pair_lang)["input_ids"]
         self.check_length(max(len(first), len(second)))
         ids = torch.tensor([first + second])
