@@ -80,11 +80,12 @@ def model_job(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _fill_mask_pipeline(impl: str, folder: str, dtype: str | None):
+def _fill_mask_pipeline(impl: str, folder: str, dtype: str | None, device: str = "cpu"):
+    """Ours in ``dtype``; transformers in float32 on the CPU (the exact reference), in ``dtype`` on a GPU."""
     if impl == "ours":
         from xlm.pipelines import pipeline
 
-        fill = pipeline("fill-mask", folder, device="cpu", dtype=dtype)
+        fill = pipeline("fill-mask", folder, device=device, dtype=dtype)
         assert fill.model is not None  # load now, not inside the first timed call
         return fill
     import transformers
@@ -96,15 +97,14 @@ def _fill_mask_pipeline(impl: str, folder: str, dtype: str | None):
         if config["model_type"].startswith("xlm-roberta")
         else None
     )
-    return transformers.pipeline(
-        "fill-mask", model=folder, tokenizer=tokenizer, dtype=torch.float32, device="cpu"
-    )
+    theirs = torch.float32 if device == "cpu" or dtype in (None, "auto") else getattr(torch, dtype)
+    return transformers.pipeline("fill-mask", model=folder, tokenizer=tokenizer, dtype=theirs, device=device)
 
 
 def load_job(spec: dict[str, Any]) -> dict[str, Any]:
     """Load time and memory of one fill-mask pipeline, alone in its process."""
     start = time.perf_counter()
-    fill = _fill_mask_pipeline(spec["impl"], spec["folder"], spec.get("dtype"))
+    fill = _fill_mask_pipeline(spec["impl"], spec["folder"], spec.get("dtype"), spec.get("device", "cpu"))
     load_s = time.perf_counter() - start
     top5 = [p["token"] for p in fill(spec["texts"][0], top_k=5)]
     # After the first call: memory-mapped weights (transformers') are read, and so resident, only then.
@@ -121,7 +121,7 @@ def fill_mask_job(spec: dict[str, Any]) -> dict[str, Any]:
     each library's top-5 tokens per text, and transformers' log-probability gaps between its six best candidates
     (how close a near-tie that a reduced precision could reorder is)."""
     pipes = {
-        impl: _fill_mask_pipeline(impl, spec["folder"], spec.get("dtype"))
+        impl: _fill_mask_pipeline(impl, spec["folder"], spec.get("dtype"), spec.get("device", "cpu"))
         for impl in ("ours", "transformers")
     }
     times: dict[str, list[float]] = {impl: [] for impl in pipes}
@@ -150,7 +150,7 @@ def fill_mask_alone_job(spec: dict[str, Any]) -> dict[str, Any]:
     after load and a first call, p50 latency over ``rounds`` passes of the texts, top-5 per text, and the
     log-probability gaps between its six best candidates."""
     start = time.perf_counter()
-    fill = _fill_mask_pipeline(spec["impl"], spec["folder"], spec.get("dtype"))
+    fill = _fill_mask_pipeline(spec["impl"], spec["folder"], spec.get("dtype"), spec.get("device", "cpu"))
     load_s = time.perf_counter() - start
     fill(spec["texts"][0])  # warm-up (and memory-mapped weights read)
     rss = _rss_mb()
@@ -161,7 +161,9 @@ def fill_mask_alone_job(spec: dict[str, Any]) -> dict[str, Any]:
             fill(text, top_k=5)
             times.append(time.perf_counter() - t0)
     top6 = [fill(text, top_k=6) for text in spec["texts"]]
+    gpu = spec.get("device", "cpu") != "cpu"
     return {
+        "gpu_peak_mb": torch.cuda.max_memory_allocated() / 2**20 if gpu else None,
         "load_s": load_s,
         "rss_after_load_mb": rss,
         "times": times,

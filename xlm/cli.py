@@ -26,7 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--task", required=True, help="fill-mask, question-answering, text-generation, ...")
     run.add_argument("--model", required=True, help="local folder or Hub id")
     run.add_argument("--revision", default=None, help="Hub branch, tag or commit (default: main)")
-    run.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda, ...")
+    run.add_argument(
+        "--device",
+        default="auto",
+        help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps, or an index as in transformers (0 = the "
+        "first GPU, -1 = the CPU)",
+    )
     run.add_argument(
         "--dtype",
         default=None,
@@ -47,16 +52,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class BadLine(ValueError):
+    """An input line that starts like JSON but does not parse."""
+
+
 def _inputs(stream: TextIO) -> Iterator[tuple[int, Any]]:
-    """(line number, input): a JSON object or array line is taken as JSON, anything else as plain text."""
+    """(line number, input): a line starting with ``{`` or ``[`` must be JSON (an object or an array; a text that
+    starts so is sent as a JSON string), anything else is plain text. A line that does not parse comes as a
+    :class:`BadLine`, answered by an error line."""
     for number, line in enumerate(stream, start=1):
         text = line.rstrip("\n")
         if text.lstrip().startswith(("{", "[")):
             try:
                 yield number, json.loads(text)
-                continue
-            except json.JSONDecodeError:
-                pass
+            except json.JSONDecodeError as err:
+                yield (
+                    number,
+                    BadLine(
+                        f"invalid JSON ({err.msg} at column {err.colno}); plain text must not start with {{ or ["
+                    ),
+                )
+            continue
         yield number, text
 
 
@@ -72,6 +88,8 @@ def _run(args: argparse.Namespace) -> int:
     with sys.stdin if args.input == "-" else open(args.input, encoding="utf-8") as stream:
         for number, item in _inputs(stream):
             try:
+                if isinstance(item, BadLine):
+                    raise item
                 kwargs = dict(options)
                 if isinstance(item, dict) and "inputs" in item:  # {"inputs": ..., plus per-line options}
                     item = dict(item)

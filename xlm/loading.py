@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import torch
 from torch import nn
 
+from .devices import resolve_device
 from .errors import CorruptCheckpointError
 from .files import resolve_model_dir
 from .weights import as_dtype, load_state_dict, save_state_dict
@@ -195,15 +196,17 @@ def load_model(
             f"{cls.__name__}.from_pretrained() got unexpected keyword arguments {_names(unknown)} (neither a "
             "loading option nor an attribute of the config)."
         )
-    state = dict(state_dict) if state_dict is not None else load_state_dict(folder)
+    device = resolve_device(device) if device is not None else None
+    target = as_dtype(dtype)
+    if state_dict is not None:
+        state = {k: _cast(v, target) for k, v in state_dict.items()}
+    else:  # straight to the device, in the target dtype, a tensor at a time
+        state = load_state_dict(folder, device=device or "cpu", dtype=target)
     with torch.device("meta"):
         model = cls(config)
     expected = model.state_dict().keys()
     state = _align_prefix(state, expected, cls.base_model_prefix)
     mismatched = _check_shapes(model, state, folder or "the state dict", ignore_mismatched_sizes)
-    target = as_dtype(dtype)
-    if target is not None:
-        state = {k: v.to(target) if v.is_floating_point() else v for k, v in state.items()}
     model.load_state_dict(state, strict=False, assign=True)
     model.tie_weights()
     tied = _tied_keys(model)
@@ -235,7 +238,8 @@ def _one_of(name: str, value: Any, other_name: str, other: Any) -> Any:
 
 
 def _map_device(device_map: str | int | torch.device | dict[str, Any] | None) -> torch.device | None:
-    """The one device a ``device_map`` puts the whole model on ("auto": the first GPU if there is one)."""
+    """The one device a ``device_map`` puts the whole model on ("auto": the first GPU if there is one, see
+    :func:`~xlm.devices.resolve_device`)."""
     if isinstance(device_map, dict):
         if set(device_map) != {""}:
             raise ValueError(
@@ -245,9 +249,11 @@ def _map_device(device_map: str | int | torch.device | dict[str, Any] | None) ->
         device_map = device_map[""]
     if device_map is None:
         return None
-    if device_map == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device_map)
+    return resolve_device(device_map)
+
+
+def _cast(tensor: torch.Tensor, dtype: torch.dtype | None) -> torch.Tensor:
+    return tensor.to(dtype) if dtype is not None and tensor.is_floating_point() else tensor
 
 
 def _names(kwargs: dict[str, Any]) -> str:

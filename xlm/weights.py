@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -10,27 +11,53 @@ from .errors import CorruptCheckpointError
 from .files import PICKLE_WEIGHTS, SAFE_WEIGHTS, weight_files
 
 
-def load_state_dict(folder: Path) -> dict[str, torch.Tensor]:
-    """All tensors of a checkpoint folder, on the CPU, in the dtype they were saved in."""
+def load_state_dict(
+    folder: Path, device: torch.device | str = "cpu", dtype: torch.dtype | None = None
+) -> dict[str, torch.Tensor]:
+    """All tensors of a checkpoint folder on ``device``; floating-point ones in ``dtype`` (None: as saved).
+
+    Tensors go one at a time from the file to the device, converted on the way: a GPU load never holds a
+    full copy of the weights in CPU memory, and a float16 load of a float32 checkpoint never holds the float32
+    copy."""
     files = weight_files(Path(folder))
     if not files:
         raise CorruptCheckpointError(f"No weights in {folder}: expected {SAFE_WEIGHTS} or {PICKLE_WEIGHTS}.")
     state: dict[str, torch.Tensor] = {}
     for file in files:
-        state.update(_load_file(file))
+        for key, tensor in _read_file(file):
+            cast = dtype if dtype is not None and tensor.is_floating_point() else None
+            state[key] = tensor.to(device=device, dtype=cast)
     return state
 
 
-def _load_file(file: Path) -> dict[str, torch.Tensor]:
+def _read_file(file: Path) -> Iterator[tuple[str, torch.Tensor]]:
+    """(name, CPU tensor) pairs of one weight file, read lazily where the format allows it."""
+    if file.suffix != ".safetensors":
+        yield from _load_pickle(file).items()  # memory-mapped
+        return
+    from safetensors import safe_open
+
+    _require(file)
+    try:
+        with safe_open(file, framework="pt", device="cpu") as reader:
+            keys = list(reader.keys())
+            for key in keys:
+                yield key, reader.get_tensor(key)
+    except Exception as err:  # every parser failure means the same thing to a user
+        raise CorruptCheckpointError(f"Cannot read weights from {file}: {type(err).__name__}: {err}") from err
+
+
+def _require(file: Path) -> None:
     if not file.is_file():
         raise CorruptCheckpointError(
             f"Weight shard {file.name} listed in the index is missing from {file.parent}."
         )
-    try:
-        if file.suffix == ".safetensors":
-            from safetensors.torch import load_file
 
-            return load_file(file, device="cpu")
+
+def _load_pickle(file: Path) -> dict[str, torch.Tensor]:
+    """A pickled state dict, memory-mapped, with ``weights_only=True`` (no code runs)."""
+    _require(file)
+    try:
         state = torch.load(file, map_location="cpu", weights_only=True, mmap=True)
     except Exception as err:  # every parser failure means the same thing to a user
         raise CorruptCheckpointError(f"Cannot read weights from {file}: {type(err).__name__}: {err}") from err
@@ -51,7 +78,7 @@ def tensor_shapes(folder: Path) -> dict[str, tuple[tuple[int, ...], str]]:
             shapes.update(
                 {
                     k: (tuple(v.shape), str(v.dtype).removeprefix("torch."))
-                    for k, v in _load_file(file).items()
+                    for k, v in _load_pickle(file).items()
                 }
             )
             continue

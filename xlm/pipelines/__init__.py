@@ -7,9 +7,10 @@ from typing import Any
 
 import torch
 
+from ..devices import DeviceLike
 from ..errors import InputError
 from .base import Pipeline
-from .cache import ModelCache, default_cache, pick_device
+from .cache import ModelCache, default_cache
 from .classification import MultipleChoicePipeline, TextClassificationPipeline, TokenClassificationPipeline
 from .features import AttentionPipeline, FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
@@ -41,13 +42,14 @@ def pipeline(
     task: str,
     model: str | os.PathLike,
     *,
-    device: str | torch.device | None = "auto",
+    device: DeviceLike = "auto",
     dtype: str | torch.dtype | None = None,
     revision: str | None = None,
     cache: ModelCache | None = None,
     **kwargs: Any,
 ) -> Pipeline:
-    """Build a task pipeline on a local folder or Hub id. ``device="auto"`` picks cuda, then mps, then cpu;
+    """Build a task pipeline on a local folder or Hub id. ``device``: as in transformers (``0``, ``"cuda:1"``,
+    ``-1``, ``"cpu"``, ...; a device this machine lacks is refused here); ``"auto"`` picks cuda, then mps, then cpu;
     ``dtype="auto"`` picks bf16 where the device computes it faster (checked) and fp32 otherwise."""
     name = ALIASES.get(task, task)
     if name not in TASKS:
@@ -69,7 +71,6 @@ __all__ = [
     "TokenClassificationPipeline",
     "build_qa_features",
     "default_cache",
-    "pick_device",
     "pick_precision",
     "pipeline",
 ]

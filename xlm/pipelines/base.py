@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from ..devices import DeviceLike, resolve_device
 from ..errors import InputError, UnknownLanguageError
 from ..files import resolve_model_dir
 from ..registry import architecture, family_of, read_config
@@ -30,7 +31,7 @@ class Pipeline:
         self,
         model: str | os.PathLike,
         *,
-        device: str | torch.device | None = "auto",
+        device: DeviceLike = "auto",
         dtype: str | torch.dtype | None = None,
         revision: str | None = None,
         cache: ModelCache | None = None,
@@ -41,7 +42,7 @@ class Pipeline:
         self.family = family_of(self.config)
         self.head_class = self.family.head(self.role, self.config) if self.role else architecture(self.config)
         self.model_name = os.fspath(model)
-        self.device, self.dtype = device, dtype
+        self.device, self.dtype = resolve_device(device), dtype  # a device this machine lacks: refused here
         self.cache = cache if cache is not None else default_cache()
         self.batch_size = max(1, int(batch_size))
 

@@ -17,6 +17,7 @@ import psutil
 import torch
 
 from ..configuration_utils import PretrainedConfig
+from ..devices import DeviceLike, resolve_device
 from ..files import resolve_model_dir
 from ..loading import LoadReport
 from ..modeling_utils import PreTrainedModel
@@ -27,17 +28,6 @@ from .memory import release_freed_memory
 from .precision import answers_agree, model_bytes, pick_precision, probe, reduce_precision
 
 BUDGET_ENV = "XLM_CACHE_BUDGET_MB"
-
-
-def pick_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``"auto"`` (or None) picks cuda, then mps, then cpu; anything else is taken as given."""
-    if device not in (None, "auto"):
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
 
 
 @dataclass
@@ -74,7 +64,7 @@ class ModelCache:
         self,
         model: str | os.PathLike,
         cls: str | type[PreTrainedModel] | None = None,
-        device: str | torch.device | None = "auto",
+        device: DeviceLike = "auto",
         dtype: str | torch.dtype | None = None,
         revision: str | None = None,
         config: PretrainedConfig | None = None,
@@ -86,7 +76,7 @@ class ModelCache:
         folder = model if isinstance(model, Path) else resolve_model_dir(model, revision=revision)
         config = config if config is not None else read_config(folder)
         klass = cls if isinstance(cls, type) else architecture(config, cls)
-        dev = pick_device(device)
+        dev = resolve_device(device)
         key = (str(folder.resolve()), klass.__name__, str(dev), str(dtype))
         with self._lock:
             if key in self._entries:
@@ -127,7 +117,11 @@ class ModelCache:
         dtype: Any,
     ) -> LoadedModel:
         precision = pick_precision(dtype, device)
-        model = cls.from_pretrained(folder, config=config, dtype=torch.float32, device=device)
+        # a float dtype asked for by name is read straight in it; "auto" and int8 start from float32
+        direct = precision in ("float16", "bfloat16") and dtype != "auto"
+        model = cls.from_pretrained(
+            folder, config=config, dtype=precision if direct else torch.float32, device=device
+        )
         tokenizer = family_of(config).tokenizer_class.from_pretrained(folder)
         notes = []
         if precision != "float32":
