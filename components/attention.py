@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
-from . import examples, plots
+from . import examples, limits, plots
 from .common import (
+    HEAVY_WORK,
     MEAN,
-    MODEL_WORK,
     export,
     first_language,
-    friendly,
     get_pipeline,
     intro,
     lang_or_none,
@@ -21,7 +21,9 @@ from .common import (
     layer_choices,
     pick,
     read_info,
+    refuse,
 )
+from .validation import Language, Model, Name, Text, at_most_words, endpoint
 
 TASK = "attention"
 
@@ -31,6 +33,12 @@ def attend(
     text: str, lang: str | None, pair: str | None, lang_pair: str | None, model: str
 ) -> dict[str, Any]:
     """The attention pipeline's output for a text (or a sentence pair in the TLM layout)."""
+    at_most_words([text, pair or ""], limits.MAX_ATTENTION_WORDS, "the attention")
+    if len(text) + len(pair or "") > limits.MAX_ATTENTION_CHARS:
+        raise refuse(
+            f"The text and its translation are too long for the attention together: at most "
+            f"{limits.MAX_ATTENTION_CHARS} characters."
+        )
     pipe = get_pipeline(TASK, model)
     item = {"text": text, "lang": lang_or_none(lang)}
     if pair and pair.strip():
@@ -41,7 +49,7 @@ def attend(
 def view(data: dict[str, Any], layer: str | None, head: str | None, query: str | None) -> dict[str, Any]:
     """The matrix for a layer/head choice ("mean" averages), its title, and the row of one query token."""
     if not data:
-        raise gr.Error("Run the attention first (press Show attention).")
+        raise refuse("Run the attention first (press Show attention).")
     layer_i, head_i = pick(layer, data["layers"], "layer"), pick(head, data["heads"], "head")
     matrix = plots.reduce_attention(data["attentions"], layer_i, head_i)
     n = len(data["tokens"])
@@ -64,6 +72,23 @@ def setup(model: str) -> tuple[list[str], str | None, list[str], list[str]]:
     )
 
 
+def export_rows(data: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """What the attention export holds: every layer × head × query × key weight, or, beyond
+    :data:`limits.EXPORT_CELLS` weights, their mean over heads (the export of a long text stays small)."""
+    att = np.asarray(data["attentions"], dtype=np.float32)
+    per_head = att.size <= limits.EXPORT_CELLS
+    kept = att if per_head else att.mean(axis=1, keepdims=True)
+    heads = list(range(att.shape[1])) if per_head else [MEAN]
+    rows = [
+        {"layer": layer_i, "head": heads[head_i], "query": q, "key": k, "weight": round(float(w), 4)}
+        for (layer_i, head_i, q, k), w in np.ndenumerate(kept)
+    ]
+    shown = {**data, "attentions": kept.round(4).tolist()}
+    if not per_head:
+        shown["note"] = f"More than {limits.EXPORT_CELLS:,} weights: the mean over heads of each layer."
+    return shown, rows
+
+
 # -- UI ----------------------------------------------------------------------------------------------------------
 def _figures(data, layer, head, query):
     chosen = view(data, layer, head, query)
@@ -74,33 +99,36 @@ def _figures(data, layer, head, query):
     )
 
 
-@friendly
+LAYER, HEAD, QUERY = Name("Layer"), Name("Head"), Name("Token")
+
+
+@endpoint(
+    text=Text("Text", limits.MAX_ATTENTION_CHARS),
+    lang=Language(),
+    pair=Text("Translation", limits.MAX_ATTENTION_CHARS, required=False),
+    lang_pair=Language("Its language"),
+    layer=LAYER,
+    head=HEAD,
+    model=Model(),
+)
 def _run(text, lang, pair, lang_pair, layer, head, model):
     data = attend(text, lang, pair, lang_pair, model)
+    # Kept per visitor until the next run or SESSION_TTL_S: float32 (a nested list of floats takes 8 times more).
+    data = {**data, "attentions": np.asarray(data["attentions"], dtype=np.float32)}
     labels = plots.token_labels(data["tokens"], data["langs"])
     query_choices = [(label, str(i)) for i, label in enumerate(labels)]
     heat, bars = _figures(data, layer, head, "0")
-    files = export(
-        "attention",
-        data,
-        [
-            {"layer": layer_i, "head": head_i, "query": q, "key": k, "weight": w}
-            for layer_i, heads in enumerate(data["attentions"])
-            for head_i, rows in enumerate(heads)
-            for q, row in enumerate(rows)
-            for k, w in enumerate(row)
-        ],
-    )
+    files = export("attention", *export_rows(data))
     grid = plots.attention_grid(data["attentions"])
     return data, grid, heat, bars, gr.update(choices=query_choices, value="0"), files
 
 
-@friendly
+@endpoint(layer=LAYER, head=HEAD, query=QUERY)
 def _view(data, layer, head, query):
     return _figures(data, layer, head, query)
 
 
-@friendly
+@endpoint(model=Model())
 def _setup(model: str):
     langs, lang, layers, heads = setup(model)
     return (
@@ -120,12 +148,23 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         "at the "
         "same word in the translation when you add one.",
     )
-    data = gr.State({})
+    data = gr.State({}, time_to_live=limits.SESSION_TTL_S)
     with gr.Row():
-        text = gr.Textbox(label="Text", value=examples.FILL_MASK["en"].replace("<mask>", "sofa"), scale=3)
+        text = gr.Textbox(
+            label="Text",
+            value=examples.FILL_MASK["en"].replace("<mask>", "sofa"),
+            scale=3,
+            max_length=limits.MAX_ATTENTION_CHARS,
+            info=limits.text_info(
+                limits.MAX_ATTENTION_CHARS,
+                f"at most {limits.MAX_ATTENTION_WORDS} words with the translation (the cost grows as their square)",
+            ),
+        )
         lang = language_picker(langs, lang0, "Language", scale=1)
     with gr.Accordion("Add a translation (TLM layout: both sentences in one input)", open=False), gr.Row():
-        pair = gr.Textbox(label="Translation (optional)", value="", scale=3)
+        pair = gr.Textbox(
+            label="Translation (optional)", value="", scale=3, max_length=limits.MAX_ATTENTION_CHARS
+        )
         lang_pair = language_picker(langs, None, "Its language", scale=1)
     run = gr.Button("Show attention", variant="primary")
     with gr.Row():
@@ -143,7 +182,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         [text, lang, pair, lang_pair, layer, head, model],
         [data, grid, heat, bars, query, files],
         api_name="attention",
-        concurrency_id=MODEL_WORK,
+        **HEAVY_WORK,
     )
     gr.on(
         [layer.input, head.input, query.input],

@@ -6,11 +6,11 @@ from typing import Any
 
 import gradio as gr
 
+from . import limits
 from .common import (
     MODEL_WORK,
     export,
     first_language,
-    friendly,
     get_pipeline,
     intro,
     lang_or_none,
@@ -20,6 +20,7 @@ from .common import (
     read_info,
     table,
 )
+from .validation import Choice, Language, Model, Text, endpoint
 
 AGGREGATIONS = ["simple", "first", "average", "max", "none"]
 EXAMPLE_TEXT = "Angela Merkel a rencontré Emmanuel Macron à Paris ."
@@ -63,14 +64,18 @@ def setup(model: str) -> tuple[str, list[str], str | None]:
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
-@friendly
+TEXT = Text("Text", limits.MAX_TEXT_CHARS)
+LANGUAGE = Language("Language (tokenisation)")
+
+
+@endpoint(text=TEXT, lang=LANGUAGE, model=Model())
 def _classify(text, lang, model):
     scores = classify(text, lang, model)
     files = export("text_classification", {"text": text, "scores": scores}, scores)
     return {s["label"]: s["score"] for s in scores}, files
 
 
-@friendly
+@endpoint(text=TEXT, lang=LANGUAGE, aggregation=Choice("Aggregation strategy", AGGREGATIONS), model=Model())
 def _tag(text, lang, aggregation, model):
     entities = tag(text, lang, aggregation, model)
     rows = [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in e.items()} for e in entities]
@@ -78,7 +83,7 @@ def _tag(text, lang, aggregation, model):
     return entity_spans(text, entities), table(rows), files
 
 
-@friendly
+@endpoint(model=Model())
 def _setup(model: str):
     note, langs, lang = setup(model)
     return note, language_update(langs, lang)
@@ -94,7 +99,13 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     )
     note = gr.Markdown(note0)
     with gr.Row():
-        text = gr.Textbox(label="Text", value=EXAMPLE_TEXT, scale=4)
+        text = gr.Textbox(
+            label="Text",
+            value=EXAMPLE_TEXT,
+            scale=4,
+            max_length=limits.MAX_TEXT_CHARS,
+            info=limits.text_info(limits.MAX_TEXT_CHARS),
+        )
         lang = language_picker(langs, lang0, "Language (tokenisation)", scale=1)
     with gr.Row():
         with gr.Column():

@@ -6,7 +6,9 @@ import csv
 import functools
 import inspect
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -20,12 +22,14 @@ import gradio as gr
 import pandas as pd
 import psutil
 
+from xlm import resources
 from xlm.errors import ModelNotFoundError, XLMError
 from xlm.files import is_hub_id, resolve_model_dir
 from xlm.pipelines import pipeline
+from xlm.pipelines.cache import default_cache
 from xlm.registry import family_of, read_config
 
-from . import catalogue
+from . import catalogue, load_policy
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_ENV = "XLM_EXPLORER_MODEL"  # the default model: a folder or Hub id
@@ -43,9 +47,17 @@ TASK_ROLES: dict[str, frozenset[str]] = {
     "token-classification": frozenset({"token-classification"}),
 }
 EXPECTED_ERRORS = (XLMError, ValueError, KeyError, OSError)
+OUT_OF_MEMORY = "Not enough memory for this request: try a shorter input or a smaller model."
+LOG = logging.getLogger("xlm_explorer")
+# An absolute path in a message (not a URL, not a Hub id): shown by its last part only.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])(?:/[\w.@+~-]+)+/?")
 # Every event that runs a model shares one queue slot pool (demo.queue's default_concurrency_limit), so the number
 # of model calls at once is bounded for the whole app, not per button.
 MODEL_WORK = "model"
+# Fair queue: costly events (attention, TLM, comparisons, generation) and model loads each run one at a time in
+# lanes of their own, so that one heavy visitor cannot take the slots the quick requests of others need.
+HEAVY_WORK: dict[str, Any] = {"concurrency_id": "heavy", "concurrency_limit": 1}
+LOADING_WORK: dict[str, Any] = {"concurrency_id": "loading", "concurrency_limit": 1}
 NO_LANGUAGES = "This model has no language embeddings: the language is not an input (one vocabulary for all)."
 
 
@@ -82,7 +94,7 @@ def admit(path: str) -> None:
         return
     available = psutil.virtual_memory().available
     if checkpoint.memory_bytes > available:
-        raise gr.Error(
+        raise refuse(
             f"{path} needs about {catalogue.gigabytes(checkpoint.memory_bytes)} of memory "
             f"({catalogue.millions(checkpoint.parameters)} parameters in float32, plus "
             f"{catalogue.MARGIN:.0%}) and this machine has {catalogue.gigabytes(available)} available: "
@@ -92,15 +104,45 @@ def admit(path: str) -> None:
 
 
 def folder_of(path: str) -> Path:
-    """The local folder of a checkpoint: an embedded model by its name (so that the page never shows where it
-    lives on the server), a local folder, or a Hub id, checked for memory, downloaded once and then remembered."""
+    """The local folder of a checkpoint a visitor may load (see :mod:`components.load_policy`), checked for memory
+    before anything is allocated: an embedded model by its name (so that the page never shows where it lives on
+    the server), an official checkpoint (downloaded once and then remembered), or another folder or Hub id where
+    the operator allows it."""
     embedded = assets_dir() / path
     if is_hub_id(path) and "/" not in path and (embedded / "config.json").is_file():
-        return embedded
-    admit(path)
+        return guard(embedded)
+    if path in catalogue.BY_REPO:
+        admit(path)
+        return guard(_snapshot(path))
+    if not _in_assets(path):
+        refusal = load_policy.may_load(path)
+        if refusal:
+            raise refuse(refusal)
     if is_hub_id(path) and not Path(path).expanduser().is_dir():
-        return _snapshot(path)
-    return resolve_model_dir(path)
+        return guard(_snapshot(path))
+    return guard(resolve_model_dir(path))
+
+
+def _in_assets(path: str) -> bool:
+    """Whether ``path`` is a folder of the embedded models named by its path."""
+    try:
+        return Path(path).expanduser().resolve().parent == assets_dir().resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def guard(folder: Path) -> Path:
+    """``folder`` once it is known to fit in memory (:func:`xlm.resources.check` against free memory and the model
+    cache's budget); checked once per version of its config.json."""
+    config = folder / "config.json"
+    stamp = config.stat().st_mtime_ns if config.is_file() else 0
+    _guarded(str(folder), stamp)
+    return folder
+
+
+@functools.lru_cache(maxsize=256)
+def _guarded(folder: str, stamp: int) -> None:
+    resources.check(folder, budget_bytes=default_cache().budget_bytes)
 
 
 @functools.lru_cache(maxsize=64)
@@ -182,7 +224,7 @@ def model_for(task: str, selected: str | None) -> tuple[str, str]:
     head, else an embedded model that has it; with none, the selected model runs with a warning.
     """
     if not selected:
-        raise gr.Error("No model: pick one at the top, or load one in the Model tab.")
+        raise refuse("No model: pick one at the top, or load one in the Model tab.")
     if task not in TASK_ROLES:
         return selected, ""
     info = read_info(selected)
@@ -246,23 +288,41 @@ def first_language(languages: list[str] | tuple[str, ...], preferred: str = "en"
     return preferred if preferred in languages else (languages[0] if languages else None)
 
 
+def refuse(message: str) -> gr.Error:
+    """The error for input the app expects to see (a bad value, a refused model): shown as it is, and no traceback
+    in the server log."""
+    return gr.Error(message, print_exception=False)
+
+
+def without_paths(message: str) -> str:
+    """``message`` with every absolute path shortened to its last part (the page never shows server paths)."""
+    return _ABSOLUTE_PATH.sub(lambda m: Path(m.group().rstrip("/")).name or "/", message)
+
+
+def _converted(err: BaseException) -> gr.Error:
+    if isinstance(err, gr.Error):
+        err.print_exception = False
+        return err
+    if isinstance(err, EXPECTED_ERRORS):
+        return refuse(without_paths(str(err).strip("'\"")) or type(err).__name__)
+    if isinstance(err, MemoryError) or "alloc" in str(err):
+        LOG.warning("refused a request: %s", type(err).__name__)
+        return refuse(OUT_OF_MEMORY)
+    LOG.exception("unexpected error in a handler")
+    return refuse(f"The request failed ({type(err).__name__}); the server log has the details.")
+
+
 def friendly(fn: Callable) -> Callable:
-    """Turn the errors bad input can cause into ``gr.Error`` with the library's message (no traceback)."""
-
-    def convert(err: Exception) -> gr.Error:
-        message = str(err).strip("'\"") or type(err).__name__
-        return gr.Error(message)
-
+    """Turn the errors a handler raises into ``gr.Error`` with a message and no server path: the library's own
+    message for bad input, a note for running out of memory, a short line for anything else (logged)."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def gen_wrapper(*args: Any, **kwargs: Any):
             try:
                 yield from fn(*args, **kwargs)
-            except gr.Error:
-                raise
-            except EXPECTED_ERRORS as err:
-                raise convert(err) from err
+            except Exception as err:
+                raise _converted(err) from err
 
         return gen_wrapper
 
@@ -270,10 +330,8 @@ def friendly(fn: Callable) -> Callable:
     def wrapper(*args: Any, **kwargs: Any):
         try:
             return fn(*args, **kwargs)
-        except gr.Error:
-            raise
-        except EXPECTED_ERRORS as err:
-            raise convert(err) from err
+        except Exception as err:
+            raise _converted(err) from err
 
     return wrapper
 
@@ -338,9 +396,9 @@ def pick(choice: str | float | None, n: int, what: str) -> int | None:
     try:
         index = int(choice)
     except (TypeError, ValueError) as err:
-        raise gr.Error(f"The {what} must be a number or {MEAN!r}, not {choice!r}.") from err
+        raise refuse(f"The {what} must be a number or {MEAN!r}, not {choice!r}.") from err
     if not 0 <= index < n:
-        raise gr.Error(f"There is no {what} {index}: this model has {n} (0 to {n - 1}).")
+        raise refuse(f"There is no {what} {index}: this model has {n} (0 to {n - 1}).")
     return index
 
 

@@ -6,23 +6,25 @@ from typing import Any
 
 import gradio as gr
 
-from . import examples, plots
+from . import examples, limits, plots
 from .common import (
+    HEAVY_WORK,
     MEAN,
-    MODEL_WORK,
     export,
-    friendly,
     get_pipeline,
     intro,
     layer_choices,
     model_for,
     pick,
     read_info,
+    refuse,
     table,
     with_mask_token,
 )
+from .validation import Integer, Model, Name, Text, at_most_masks, endpoint
 
-MAX_LANGUAGES = 6
+MAX_LANGUAGES = limits.MAX_LINES
+MAX_CHARS = limits.MAX_LINES * 200
 NO_LANGUAGE_INPUT = (
     "ℹ️ **{name}** ({family}) has no language embeddings: the language at the start of each line only names the "
     "row. The model reads each sentence alone and must recognise its language itself, so nothing here swaps or "
@@ -39,16 +41,16 @@ def parse(lines: str) -> list[tuple[str, str]]:
             continue
         lang, sep, sentence = line.partition("|")
         if not sep or not lang.strip() or not sentence.strip():
-            raise gr.Error(
+            raise refuse(
                 f"Line {number}: write `language | sentence`, e.g. `fr | Le chat dort sur le <mask> .`"
             )
         pairs.append((lang.strip(), sentence.strip()))
     if not pairs:
-        raise gr.Error("Give at least one `language | sentence` line.")
+        raise refuse("Give at least one `language | sentence` line.")
     if len(pairs) > MAX_LANGUAGES:
-        raise gr.Error(f"At most {MAX_LANGUAGES} sentences at once.")
+        raise refuse(f"At most {MAX_LANGUAGES} sentences at once.")
     if len({lang for lang, _ in pairs}) != len(pairs):
-        raise gr.Error("Each language may appear only once.")
+        raise refuse("Each language may appear only once.")
     return pairs
 
 
@@ -59,7 +61,10 @@ def compare(lines: str, top_k: float, layer: str | None, model: str) -> dict[str
     attention = get_pipeline("attention", model)
     as_input = read_info(model_for("fill-mask", model)[0]).language_embeddings
     out: dict[str, Any] = {"predictions": {}, "attention": {}}
-    for lang, sentence in parse(lines):
+    pairs = parse(lines)
+    for _, sentence in pairs:
+        at_most_masks([sentence], fill.tokenizer.mask_token)
+    for lang, sentence in pairs:
         given = lang if as_input else None
         out["predictions"][lang] = fill(sentence, top_k=int(top_k), lang=given)
         att = attention(with_mask_token(sentence, fill.tokenizer), lang=given)
@@ -77,7 +82,12 @@ def setup(model: str) -> tuple[str, str, list[str]]:
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
-@friendly
+@endpoint(
+    lines=Text("Sentences", MAX_CHARS),
+    top_k=Integer("Top-k", 1, limits.MAX_ANSWERS),
+    layer=Name("Attention layer"),
+    model=Model(),
+)
 def _run(lines, top_k, layer, model):
     out = compare(lines, top_k, layer, model)
     rows = [
@@ -94,7 +104,7 @@ def _run(lines, top_k, layer, model):
     )
 
 
-@friendly
+@endpoint(model=Model())
 def _setup(model: str):
     note, text, layers = setup(model)
     return note, text, gr.update(choices=layers, value=MEAN)
@@ -109,9 +119,15 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         "despite different word orders and tokenisations.",
     )
     note = gr.Markdown(note0)
-    lines = gr.Textbox(label="One `language | sentence with <mask>` per line", value=text0, lines=4)
+    lines = gr.Textbox(
+        label="One `language | sentence with <mask>` per line",
+        value=text0,
+        lines=4,
+        max_length=MAX_CHARS,
+        info=limits.text_info(MAX_CHARS, f"at most {MAX_LANGUAGES} lines"),
+    )
     with gr.Row():
-        top_k = gr.Slider(1, 10, value=5, step=1, label="Top-k")
+        top_k = gr.Slider(1, limits.MAX_ANSWERS, value=5, step=1, label="Top-k")
         layer = gr.Dropdown(layers, value=MEAN, label="Attention layer (mean = all layers)")
     run = gr.Button("Compare", variant="primary")
     bars = gr.Plot(label="Predictions per language", elem_id="compare-bars")
@@ -124,6 +140,6 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         [lines, top_k, layer, model],
         [bars, heat, table, files],
         api_name="compare",
-        concurrency_id=MODEL_WORK,
+        **HEAVY_WORK,
     )
     ready.change(_setup, ready, [note, lines, layer], api_name="compare_setup")

@@ -7,13 +7,12 @@ from typing import Any
 
 import gradio as gr
 
-from . import examples, plots
+from . import examples, limits, plots
 from .common import (
+    HEAVY_WORK,
     MEAN,
-    MODEL_WORK,
     export,
     first_language,
-    friendly,
     get_pipeline,
     intro,
     lang_or_none,
@@ -26,6 +25,7 @@ from .common import (
     table,
     with_mask_token,
 )
+from .validation import Integer, Language, Model, Name, Text, at_most_masks, endpoint
 
 TASK = "fill-mask"
 NOT_TLM = (
@@ -42,6 +42,7 @@ def predict(
     """Fill the masks of a sentence pair, with and without the other side, and the pair's attention."""
     lang, lang_pair = lang_or_none(lang), lang_or_none(lang_pair)
     fill = get_pipeline(TASK, model)
+    at_most_masks([text, pair], fill.tokenizer.mask_token)
     k = int(top_k)
     together = plots.masks_of(fill(text, top_k=k, lang=lang, text_pair=pair, lang_pair=lang_pair))
     alone: list[Any] = []
@@ -92,7 +93,15 @@ def setup(model: str) -> tuple[str, list[str], str | None, str | None, list[str]
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
-@friendly
+@endpoint(
+    text=Text("Sentence", limits.MAX_TEXT_CHARS),
+    lang=Language("Its language"),
+    pair=Text("Translation", limits.MAX_TEXT_CHARS),
+    lang_pair=Language("Translation language"),
+    top_k=Integer("Top-k", 1, limits.MAX_TOP_K),
+    layer=Name("Attention layer"),
+    model=Model(),
+)
 def _run(text, lang, pair, lang_pair, top_k, layer, model):
     out = predict(text, lang, pair, lang_pair, top_k, layer, model)
     att = out["attention"]
@@ -115,7 +124,7 @@ def _run(text, lang, pair, lang_pair, top_k, layer, model):
     )
 
 
-@friendly
+@endpoint(model=Model())
 def _setup(model: str):
     note, langs, first, second, layers = setup(model)
     return (
@@ -126,6 +135,7 @@ def _setup(model: str):
     )
 
 
+@endpoint(lang_pair=Language("Translation language"))
 def _example(lang_pair: str | None):
     """The example pair for the translation language (French where there is none, as for XLM-R)."""
     if lang_pair and lang_pair not in examples.PARALLEL:
@@ -145,13 +155,23 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note = gr.Markdown(note0)
     with gr.Row():
         with gr.Column():
-            text = gr.Textbox(label="Sentence (mask words with <mask>)", value=text0)
+            text = gr.Textbox(
+                label="Sentence (mask words with <mask>)",
+                value=text0,
+                max_length=limits.MAX_TEXT_CHARS,
+                info=limits.text_info(limits.MAX_TEXT_CHARS, f"at most {limits.MAX_MASKS} masks in both"),
+            )
             lang = language_picker(langs, first, "Its language")
         with gr.Column():
-            pair = gr.Textbox(label="Translation (may hold masks too)", value=pair0, rtl=False)
+            pair = gr.Textbox(
+                label="Translation (may hold masks too)",
+                value=pair0,
+                rtl=False,
+                max_length=limits.MAX_TEXT_CHARS,
+            )
             lang_pair = language_picker(langs, second, "Translation language")
     with gr.Row():
-        top_k = gr.Slider(1, 20, value=5, step=1, label="Top-k")
+        top_k = gr.Slider(1, limits.MAX_TOP_K, value=5, step=1, label="Top-k")
         layer = gr.Dropdown(layers, value=layers[-1], label="Attention layer (mean = all layers)")
         example = gr.Button("Load the example for the translation language")
     run = gr.Button("Predict with the translation", variant="primary")
@@ -168,6 +188,6 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         [text, lang, pair, lang_pair, top_k, layer, model],
         [bars, heat, share, table, files],
         api_name="cross_lingual",
-        concurrency_id=MODEL_WORK,
+        **HEAVY_WORK,
     )
     ready.change(_setup, ready, [note, lang, lang_pair, layer], api_name="cross_lingual_setup")

@@ -9,13 +9,12 @@ import gradio as gr
 
 from xlm.pipelines.fill_mask import MASK_ALIASES
 
-from . import examples, plots
+from . import examples, limits, plots
 from .common import (
     MODEL_WORK,
     example_language,
     export,
     first_language,
-    friendly,
     get_pipeline,
     intro,
     lang_or_none,
@@ -25,6 +24,7 @@ from .common import (
     read_info,
     table,
 )
+from .validation import Integer, Language, Model, Name, Text, at_most_masks, endpoint
 
 TASK = "fill-mask"
 
@@ -33,6 +33,7 @@ TASK = "fill-mask"
 def predict(text: str, lang: str | None, top_k: float, model: str) -> dict[str, Any]:
     """Run fill-mask; return the raw predictions, one table row per guess, and the word spans of ``text``."""
     pipe = get_pipeline(TASK, model)
+    at_most_masks([text], pipe.tokenizer.mask_token)
     result = pipe(text, top_k=int(top_k), lang=lang_or_none(lang))
     rows = [
         {
@@ -104,7 +105,10 @@ def setup(model: str) -> tuple[str, list[str], str | None, list[tuple[str, str]]
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
-@friendly
+TEXT = Text("Text with <mask>", limits.MAX_TEXT_CHARS)
+
+
+@endpoint(text=TEXT, lang=Language(), top_k=Integer("Top-k", 1, limits.MAX_TOP_K), model=Model())
 def _run(text: str, lang: str | None, top_k: float, model: str):
     out = predict(text, lang, top_k, model)
     files = export("fill_mask", {"text": text, "lang": lang, "predictions": out["predictions"]}, out["rows"])
@@ -112,17 +116,20 @@ def _run(text: str, lang: str | None, top_k: float, model: str):
     return figure, table(out["rows"]), files, gr.update(choices=out["words"], value=None)
 
 
-@friendly
+@endpoint(model=Model())
 def _setup(model: str):
     note, langs, lang, choices = setup(model)
     return note, language_update(langs, lang), gr.update(choices=choices, value=None)
 
 
-@friendly
+@endpoint(lang=Language(), model=Name("Model", limits.MAX_MODEL_CHARS))
 def _example(lang: str | None, model: str | None):
     if not lang:
         return gr.skip(), gr.skip()
     return examples.FILL_MASK.get(lang, ""), example_language(lang, model)
+
+
+_mask_span = endpoint(text=TEXT, span=Name("Word"))(mask_span)
 
 
 def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
@@ -136,11 +143,16 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note = gr.Markdown(note0)
     with gr.Row():
         text = gr.Textbox(
-            label="Text with <mask>", value=examples.FILL_MASK.get(lang0 or "en"), scale=4, rtl=False
+            label="Text with <mask>",
+            value=examples.FILL_MASK.get(lang0 or "en"),
+            scale=4,
+            rtl=False,
+            max_length=limits.MAX_TEXT_CHARS,
+            info=limits.text_info(limits.MAX_TEXT_CHARS, f"at most {limits.MAX_MASKS} masks"),
         )
         with gr.Column(scale=1):
             lang = language_picker(langs, lang0, "Language")
-            top_k = gr.Slider(1, 20, value=5, step=1, label="Top-k")
+            top_k = gr.Slider(1, limits.MAX_TOP_K, value=5, step=1, label="Top-k")
     example = gr.Dropdown(choices, value=None, label="Examples (one per language of the model)")
     run = gr.Button("Predict", variant="primary")
     plot = gr.Plot(label="Top-k guesses per mask", elem_id="fill-mask-plot")
@@ -163,7 +175,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         api_name=False,
         concurrency_id=MODEL_WORK,
     )
-    words.input(friendly(mask_span), [text, words], text, api_name="mask_word").then(
+    words.input(_mask_span, [text, words], text, api_name="mask_word").then(
         _run,
         [text, lang, top_k, model],
         [plot, table, files, words],

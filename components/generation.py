@@ -6,12 +6,11 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from . import examples
+from . import examples, limits
 from .common import (
-    MODEL_WORK,
+    HEAVY_WORK,
     discover,
     first_language,
-    friendly,
     get_pipeline,
     intro,
     lang_or_none,
@@ -20,6 +19,7 @@ from .common import (
     model_for,
     read_info,
 )
+from .validation import Flag, Integer, Language, Model, Number, Text, endpoint
 
 TASK = "text-generation"
 EMPTY = "(nothing: the model's first choice was the end of the sentence; try sampling)"
@@ -74,10 +74,20 @@ def setup(model: str) -> tuple[str, list[str], str | None]:
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
-_stream = friendly(stream)
+_stream = endpoint(
+    prompt=Text("Prompt", limits.MAX_TEXT_CHARS),
+    lang=Language(),
+    max_new_tokens=Integer("New tokens", 1, limits.MAX_NEW_TOKENS),
+    do_sample=Flag("Sample"),
+    temperature=Number("Temperature", 0.01, limits.MAX_TEMPERATURE),
+    top_k=Integer("Top-k", 0, 1000),
+    top_p=Number("Top-p", 0.01, 1.0),
+    seed=Integer("Seed", -1, limits.MAX_SEED, allow_none=True),
+    model=Model(),
+)(stream)
 
 
-@friendly
+@endpoint(model=Model())
 def _setup(model: str):
     note, langs, lang = setup(model)
     return note, language_update(langs, lang)
@@ -92,15 +102,23 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     )
     note = gr.Markdown(note0)
     with gr.Row():
-        prompt = gr.Textbox(label="Prompt", value=examples.GENERATION.get(lang0 or "en", ""), scale=4)
+        prompt = gr.Textbox(
+            label="Prompt",
+            value=examples.GENERATION.get(lang0 or "en", ""),
+            scale=4,
+            max_length=limits.MAX_TEXT_CHARS,
+            info=limits.text_info(limits.MAX_TEXT_CHARS),
+        )
         lang = language_picker(langs, lang0, "Language", scale=1)
     with gr.Row():
-        max_new = gr.Slider(1, 128, value=24, step=1, label="New tokens")
+        max_new = gr.Slider(1, limits.MAX_NEW_TOKENS, value=24, step=1, label="New tokens")
         do_sample = gr.Checkbox(value=False, label="Sample (otherwise greedy)")
         temperature = gr.Slider(0.1, 2.0, value=0.8, step=0.05, label="Temperature")
         top_k = gr.Slider(0, 100, value=40, step=1, label="Top-k (0 = off)")
         top_p = gr.Slider(0.05, 1.0, value=0.95, step=0.05, label="Top-p")
-        seed = gr.Number(value=0, precision=0, label="Seed (-1 = random)")
+        seed = gr.Number(
+            value=0, precision=0, minimum=-1, maximum=limits.MAX_SEED, label="Seed (-1 = random)"
+        )
     with gr.Row():
         run = gr.Button("Generate", variant="primary")
         stop = gr.Button("Stop")
@@ -111,7 +129,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         [prompt, lang, max_new, do_sample, temperature, top_k, top_p, seed, model],
         output,
         api_name="generate",
-        concurrency_id=MODEL_WORK,
+        **HEAVY_WORK,
     )
     stop.click(None, None, None, cancels=[event])
     ready.change(_setup, ready, [note, lang], api_name="generation_setup")

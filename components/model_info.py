@@ -11,18 +11,22 @@ import pandas as pd
 
 from xlm.cli import describe
 
-from . import catalogue
+from . import catalogue, limits, load_policy
 from .common import (
-    MODEL_WORK,
+    LOADING_WORK,
     default_model,
     discover,
     folder_of,
-    friendly,
     get_pipeline,
     intro,
     model_choices,
     read_info,
+    refuse,
+    without_paths,
 )
+from .validation import Name, endpoint
+
+PATH = Name("Model", limits.MAX_MODEL_CHARS)
 
 NO_MODEL = "No model yet: type a local folder or a Hub id above and press Load (assets/ holds no model)."
 
@@ -32,7 +36,7 @@ def load(path: str, progress: Any = None) -> dict[str, Any]:
     """Describe a checkpoint and load it through the model cache (its own architecture), with warnings."""
     path = (path or "").strip()
     if not path:
-        raise gr.Error("Type a local model folder or a Hub id (e.g. FacebookAI/xlm-mlm-enfr-1024).")
+        raise refuse("Type a local model folder or a Hub id (e.g. FacebookAI/xlm-mlm-enfr-1024).")
     step = progress or (lambda *a, **k: None)
     step(0.1, desc="Reading the checkpoint")
     info = describe(os.fspath(folder_of(path)))
@@ -52,7 +56,17 @@ def load(path: str, progress: Any = None) -> dict[str, Any]:
         "notes": list(loaded.notes),
         "warnings": warnings,
     }
-    return json.loads(json.dumps(info))  # JSON-safe (integer keys of id2lang become strings)
+    return redacted(json.loads(json.dumps(info)))  # JSON-safe (integer keys of id2lang become strings)
+
+
+def redacted(value: Any) -> Any:
+    """``value`` (JSON data) with every absolute path in its strings shortened to its last part, and the config's
+    private entries (``_name_or_path``, ...) left out: the page shows no server path."""
+    if isinstance(value, dict):
+        return {k: redacted(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return without_paths(value) if isinstance(value, str) else value
 
 
 def summary(info: dict[str, Any]) -> str:
@@ -80,7 +94,7 @@ def fetch(path: str) -> tuple[str, str]:
     status line."""
     path = (path or "").strip()
     if not path:
-        raise gr.Error("Pick a model, or type a local folder or a Hub id.")
+        raise refuse("Pick a model, or type a local folder or a Hub id.")
     return path, status(path)
 
 
@@ -117,10 +131,11 @@ def picker() -> gr.Dropdown:
         label="Model (shared by all tabs: an embedded model, an official checkpoint, a local folder or a Hub id)",
         allow_custom_value=True,
         elem_id="model-picker",
+        info=load_policy.note(),
     )
 
 
-@friendly
+@endpoint(path=PATH)
 def _load(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
     info = load(path, progress)
     choices = model_choices()
@@ -129,13 +144,13 @@ def _load(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects 
     return summary(info), info, gr.update(choices=choices, value=path)
 
 
-@friendly
+@endpoint(path=PATH)
 def _fetch(path: str, progress=gr.Progress(track_tqdm=True)):  # noqa: B008 (how Gradio injects progress)
     progress(0, desc="Fetching the checkpoint (official ones are downloaded on first use)")
     return fetch(path)
 
 
-@friendly
+@endpoint(path=PATH)
 def _describe(path: str, progress=gr.Progress()):  # noqa: B008 (how Gradio injects progress)
     if not path:
         return NO_MODEL, {}
@@ -149,7 +164,7 @@ def ready_signal(model: gr.Dropdown) -> gr.Textbox:
     under the picker carries the download's progress bar."""
     shown = gr.Markdown(status(model.value), elem_id="model-status")
     ready = gr.Textbox(model.value, visible=False)
-    model.change(_fetch, model, [ready, shown], api_name="fetch_model", concurrency_id=MODEL_WORK)
+    model.change(_fetch, model, [ready, shown], api_name="fetch_model", **LOADING_WORK)
     return ready
 
 
@@ -162,7 +177,13 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> tuple[gr.Markdown, gr.JSON]:
         "initialised, hence meaningless until fine-tuned).",
     )
     with gr.Row():
-        path = gr.Textbox(label="Local folder or Hub id", value=model.value or "", scale=4)
+        path = gr.Textbox(
+            label="Local folder or Hub id",
+            value=model.value or "",
+            scale=4,
+            max_length=limits.MAX_MODEL_CHARS,
+            info=load_policy.note(),
+        )
         load_button = gr.Button("Load and use in every tab", variant="primary", scale=1)
     card = gr.Markdown(elem_id="model-card")
     gr.Dataframe(embedded(), label="Embedded models (assets/)", interactive=False)
@@ -173,6 +194,6 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> tuple[gr.Markdown, gr.JSON]:
     )
     details = gr.JSON(label="Configuration and details")
 
-    load_button.click(_load, path, [card, details, model], api_name="load_model", concurrency_id=MODEL_WORK)
-    ready.change(_describe, ready, [card, details], api_name="describe_model", concurrency_id=MODEL_WORK)
+    load_button.click(_load, path, [card, details, model], api_name="load_model", **LOADING_WORK)
+    ready.change(_describe, ready, [card, details], api_name="describe_model", **LOADING_WORK)
     return card, details

@@ -24,6 +24,12 @@ def safe(label: str, limit: int = 48) -> str:
     return label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def spacing(panels: int, wanted: float) -> float:
+    """The gap between ``panels`` side by side: ``wanted``, narrowed so that the gaps take at most half the width
+    (Plotly refuses a gap wider than 1 / (panels - 1))."""
+    return wanted if panels < 2 else min(wanted, 0.5 / (panels - 1))
+
+
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.01}, height=height, margin={"l": 10, "r": 10, "t": 60, "b": 10}
@@ -44,7 +50,9 @@ def mask_bars(
     """One horizontal bar chart per mask: the top-k tokens and their probabilities, best on top."""
     masks = masks_of(predictions)
     names = list(labels) or [f"mask {i + 1}" for i in range(len(masks))]
-    fig = make_subplots(rows=1, cols=len(masks), subplot_titles=names, horizontal_spacing=0.12)
+    fig = make_subplots(
+        rows=1, cols=len(masks), subplot_titles=names, horizontal_spacing=spacing(len(masks), 0.12)
+    )
     for col, guesses in enumerate(masks, start=1):
         fig.add_trace(
             go.Bar(
@@ -65,7 +73,8 @@ def mask_bars(
 
 def paired_bars(with_pair: Any, alone: Any, title: str) -> go.Figure:
     """Per mask, the probabilities with the translation beside the text and without it, token by token."""
-    fig = make_subplots(rows=1, cols=len(masks_of(with_pair)), horizontal_spacing=0.12)
+    panels = len(masks_of(with_pair))
+    fig = make_subplots(rows=1, cols=panels, horizontal_spacing=spacing(panels, 0.12))
     for col, (both, solo) in enumerate(zip(masks_of(with_pair), masks_of(alone), strict=True), start=1):
         solo_scores = {g["token"]: g["score"] for g in solo}
         tokens = [safe(g["token_str"]) for g in both][::-1]
@@ -213,7 +222,9 @@ def token_attention(matrix: Any, tokens: Sequence[str], query: int, title: str |
 def compare_bars(per_language: dict[str, Any], title: str = "Predictions per language") -> go.Figure:
     """Fill-mask predictions of several languages side by side (first mask of each sentence)."""
     langs = list(per_language)
-    fig = make_subplots(rows=1, cols=len(langs), subplot_titles=langs, horizontal_spacing=0.08)
+    fig = make_subplots(
+        rows=1, cols=len(langs), subplot_titles=langs, horizontal_spacing=spacing(len(langs), 0.08)
+    )
     for col, lang in enumerate(langs, start=1):
         guesses = masks_of(per_language[lang])[0]
         fig.add_trace(
@@ -236,7 +247,9 @@ def compare_heatmaps(per_language: dict[str, dict[str, Any]], title: str) -> go.
     """Attention (averaged over heads of one layer, or as given) of several languages side by side.
     ``per_language[lang] = {"tokens": [...], "matrix": (q, k)}``."""
     langs = list(per_language)
-    fig = make_subplots(rows=1, cols=len(langs), subplot_titles=langs, horizontal_spacing=0.06)
+    fig = make_subplots(
+        rows=1, cols=len(langs), subplot_titles=langs, horizontal_spacing=spacing(len(langs), 0.06)
+    )
     for col, lang in enumerate(langs, start=1):
         item = per_language[lang]
         labels = [safe(label) for label in token_labels(item["tokens"])]

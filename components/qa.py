@@ -9,13 +9,12 @@ import gradio as gr
 
 from xlm.pipelines import QuestionAnsweringPipeline
 
-from . import examples, plots
+from . import examples, limits, plots
 from .common import (
     MODEL_WORK,
     example_language,
     export,
     first_language,
-    friendly,
     get_pipeline,
     intro,
     lang_or_none,
@@ -25,6 +24,7 @@ from .common import (
     read_info,
     table,
 )
+from .validation import Choice, Flag, Integer, Language, Model, Name, Text, endpoint
 
 TASK = "question-answering"
 HEADS = [("simple (start/end logits)", "simple"), ("beam (start/end beam search + answerability)", "beam")]
@@ -94,7 +94,16 @@ def setup(model: str) -> tuple[str, list[str], str | None, list[tuple[str, str]]
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
-@friendly
+@endpoint(
+    context=Text("Context", limits.MAX_CONTEXT_CHARS),
+    question=Text("Question", limits.MAX_TEXT_CHARS),
+    lang=Language("Context language"),
+    question_lang=Language("Question language"),
+    head=Choice("QA head", [value for _, value in HEADS]),
+    top_k=Integer("Answers to show", 1, limits.MAX_ANSWERS),
+    allow_no_answer=Flag("Allow 'no answer'"),
+    model=Model(),
+)
 def _run(context, question, lang, question_lang, head, top_k, allow_no_answer, model):
     answers = answer(context, question, lang, question_lang, head, top_k, allow_no_answer, model)
     rows = [{"rank": n + 1, **a, "score": round(a["score"], 4)} for n, a in enumerate(answers)]
@@ -111,7 +120,7 @@ def _run(context, question, lang, question_lang, head, top_k, allow_no_answer, m
     )
 
 
-@friendly
+@endpoint(model=Model())
 def _setup(model: str):
     note, langs, lang, choices = setup(model)
     return (
@@ -122,7 +131,7 @@ def _setup(model: str):
     )
 
 
-@friendly
+@endpoint(lang=Language(), model=Name("Model", limits.MAX_MODEL_CHARS))
 def _example(lang: str | None, model: str | None):
     if lang not in examples.QUESTION_ANSWERING:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -143,15 +152,22 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note = gr.Markdown(note0)
     example = gr.Dropdown(choices, value=None, label="Examples")
     with gr.Row():
-        context = gr.Textbox(label="Context", value=context0, lines=5, scale=3)
+        context = gr.Textbox(
+            label="Context",
+            value=context0,
+            lines=5,
+            scale=3,
+            max_length=limits.MAX_CONTEXT_CHARS,
+            info=limits.text_info(limits.MAX_CONTEXT_CHARS),
+        )
         with gr.Column(scale=2):
-            question = gr.Textbox(label="Question", value=question0)
+            question = gr.Textbox(label="Question", value=question0, max_length=limits.MAX_TEXT_CHARS)
             with gr.Row():
                 lang = language_picker(langs, lang0, "Context language")
                 question_lang = language_picker(langs, lang0, "Question language")
             head = gr.Radio(HEADS, value="simple", label="QA head")
             with gr.Row():
-                top_k = gr.Slider(1, 10, value=3, step=1, label="Answers to show")
+                top_k = gr.Slider(1, limits.MAX_ANSWERS, value=3, step=1, label="Answers to show")
                 allow_none = gr.Checkbox(value=False, label="Allow 'no answer'")
     run = gr.Button("Answer", variant="primary")
     shown = gr.HTML(elem_id="qa-answer")

@@ -6,12 +6,11 @@ from typing import Any
 
 import gradio as gr
 
-from . import examples
+from . import examples, limits
 from .common import (
     MODEL_WORK,
     export,
     first_language,
-    friendly,
     get_pipeline,
     intro_text,
     lang_or_none,
@@ -20,6 +19,7 @@ from .common import (
     read_info,
     table,
 )
+from .validation import Flag, Language, Model, Text, endpoint
 
 # What each family's tokenizer does, and what to look for (keyed by whether the family has language embeddings).
 HOW = {
@@ -114,7 +114,12 @@ def setup(model: str) -> tuple[str, list[str], str | None]:
 
 
 # -- UI ----------------------------------------------------------------------------------------------------------
-@friendly
+@endpoint(
+    text=Text("Text", limits.MAX_TOKENIZE_CHARS),
+    lang=Language(),
+    add_special_tokens=Flag("Add special tokens"),
+    model=Model(),
+)
 def _run(text, lang, add_special_tokens, model):
     out = inspect_text(text, lang, add_special_tokens, model)
     files = export("tokens", out, out["rows"])
@@ -127,7 +132,7 @@ def _run(text, lang, add_special_tokens, model):
     )
 
 
-@friendly
+@endpoint(model=Model())
 def _setup(model: str):
     how, langs, lang = setup(model)
     return how, language_update(langs, lang)
@@ -137,7 +142,13 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     how0, langs, lang0 = setup(model.value) if model.value else ("", [], None)
     how = gr.Markdown(how0 or intro_text(*HOW[True]))
     with gr.Row():
-        text = gr.Textbox(label="Text", value="L'été dernier, j'ai visité New-York !", scale=3)
+        text = gr.Textbox(
+            label="Text",
+            value="L'été dernier, j'ai visité New-York !",
+            scale=3,
+            max_length=limits.MAX_TOKENIZE_CHARS,
+            info=limits.text_info(limits.MAX_TOKENIZE_CHARS),
+        )
         with gr.Column(scale=1):
             lang = language_picker(langs, lang0, "Language")
             special = gr.Checkbox(value=True, label="Add special tokens (<s> or </s> at both ends)")

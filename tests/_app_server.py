@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,3 +61,54 @@ def xlmr_app(make_xlmr: Callable[..., Path], root: Path) -> Iterator[tuple[str, 
         env.delenv(MODEL_ENV, raising=False)
         with serving(app.build_demo()) as url:
             yield url, assets / "xlmr-mini"
+
+
+def call_raw(url: str, api_name: str, body: str) -> tuple[str, Any]:
+    """Call an endpoint with a request body written by hand (NaN, lone surrogates, too few values: what
+    gradio_client cannot send); return the final event ("complete" or "error") and its data."""
+    import httpx
+
+    started = httpx.post(
+        f"{url}gradio_api/call/{api_name.strip('/')}",
+        content=body.encode(),
+        headers={"content-type": "application/json"},
+        timeout=60,
+    )
+    started.raise_for_status()
+    stream = httpx.get(
+        f"{url}gradio_api/call/{api_name.strip('/')}/{started.json()['event_id']}", timeout=120
+    )
+    event, data = "", None
+    for line in stream.text.splitlines():
+        if line.startswith("event:"):
+            event = line.partition(":")[2].strip()
+        elif line.startswith("data:"):
+            data = json.loads(line.partition(":")[2])
+    return event, data
+
+
+class PeakRSS:
+    """The highest resident memory of this process (where the test server runs) while the block runs, sampled
+    every 5 ms: ``with PeakRSS() as peak: ...; peak.growth`` in bytes above the start."""
+
+    def __enter__(self) -> PeakRSS:
+        import psutil
+
+        self._process = psutil.Process()
+        self.start = self.peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def growth(self) -> int:
+        return self.peak - self.start

@@ -344,7 +344,7 @@ BAD_INPUTS = [
     (
         "/generate",
         ("Hello", "{lang}", 0, False, 1.0, 0, 1.0, 0, "{model}"),
-        "less than minimum value 1",
+        "New tokens must be between 1 and 128, not 0",
     ),  # the slider refuses it
     ("/compare", ("no separator here", 3, "mean", "{model}"), "language | sentence"),
     (
