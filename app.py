@@ -24,6 +24,7 @@ from components import (
     model_info,
     qa,
     tokenizer,
+    validation,
 )
 
 TITLE = "XLM Explorer"
@@ -67,6 +68,7 @@ def build_demo() -> gr.Blocks:
                 card, details = model_info.build(model, ready)
         demo.load(model_info._describe, model, [card, details], api_name=False)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    validation.harden(demo)  # raw values checked before Gradio preprocesses them
     return demo
 
 
