@@ -21,6 +21,8 @@ from components import (
     cross_lingual,
     fill_mask,
     generation,
+    language_swap,
+    logit_lens,
     model_info,
     qa,
     tokenizer,
@@ -47,6 +49,8 @@ TABS = [
     ("Attention", attention),
     ("Tokenizer", tokenizer),
     ("Compare languages", compare),
+    ("Logit lens", logit_lens),
+    ("Language swap", language_swap),
 ]
 
 
