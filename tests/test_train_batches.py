@@ -111,3 +111,29 @@ def test_sampling_probabilities():
     # Worked by hand: counts 90/10 -> p = 0.9/0.1; alpha 0.5 -> sqrt: 0.9487/0.3162 -> 0.75/0.25.
     assert sampling_probs([90, 10], 0.5) == pytest.approx([0.75, 0.25], abs=1e-4)
     assert sampling_probs([90, 10], 1.0) == pytest.approx([0.9, 0.1])
+
+
+def test_shuffled_ties_keep_every_example_sorted_by_length_in_another_order():
+    sentences = [[N_SPECIAL + i % 50] * (1 + i % 3) for i in range(300)]  # many examples of each length
+    plain, shuffled = LengthSorted(sentences), LengthSorted(sentences, shuffle_seed=1)
+    assert (np.diff(shuffled.sizes) >= 0).all() and (shuffled.sizes == plain.sizes).all()
+    as_list = [shuffled.example(i)[0] for i in range(len(shuffled))]
+    assert sorted(map(tuple, as_list)) == sorted(map(tuple, sentences))
+    assert as_list != [plain.example(i)[0] for i in range(len(plain))]
+    assert as_list == [LengthSorted(sentences, shuffle_seed=1).example(i)[0] for i in range(len(plain))]
+
+
+def test_mixed_batches_hold_several_languages_of_similar_length():
+    mono = {lang: LengthSorted(_pools(lang)[0], shuffle_seed=0) for lang in range(6)}
+    sampler = BatchSampler(mono, {}, en_id=0, vocab_size=100, max_tokens=1024, mix=4)
+    n_langs, spreads = [], []
+    for k in range(20):
+        batch = sampler(k)
+        assert torch.equal(batch["input_ids"], sampler(k)["input_ids"])  # still a function of the step
+        assert batch["attention_mask"].sum() <= 1024
+        first = batch["langs"][:, 0]
+        n_langs.append(len(set(first.tolist())))
+        lengths = batch["attention_mask"].sum(1).float()
+        spreads.append(float(lengths.max() - lengths.min()))
+    assert max(n_langs) >= 3 and np.mean(n_langs) > 2
+    assert np.median(spreads) <= 12  # one point of each language's length distribution: similar rows

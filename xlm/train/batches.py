@@ -89,7 +89,8 @@ class LengthSorted:
     by length, so that a run of neighbours makes a batch with almost no padding.
 
     An MLM/CLM example is ``</s> sentence </s>``; a TLM example is a (sentence, translation) pair laid out by
-    :func:`tlm_example` (each side cut to ``max_len // 2 - 2`` tokens).
+    :func:`tlm_example` (each side cut to ``max_len // 2 - 2`` tokens). ``shuffle_seed``: examples of equal
+    length in a random order fixed by the seed, instead of the corpus order.
     """
 
     def __init__(
@@ -97,6 +98,7 @@ class LengthSorted:
         examples: Sequence[Sequence[int]] | Sequence[tuple[Sequence[int], Sequence[int]]],
         max_len: int = 256,
         pairs: bool = False,
+        shuffle_seed: int | None = None,
     ):
         self.pairs = pairs
         if pairs:
@@ -109,7 +111,11 @@ class LengthSorted:
             flat = [list(x[: max_len - 2]) for x in examples]
             sizes = np.array([len(x) + 2 for x in flat], dtype=np.int64)
             self.split = np.zeros(len(flat), dtype=np.int64)
-        order = np.argsort(sizes, kind="stable")
+        if shuffle_seed is None:  # equal lengths in corpus order: neighbours come from one passage
+            order = np.argsort(sizes, kind="stable")
+        else:  # equal lengths in a fixed random order: neighbours come from anywhere in the corpus
+            ties = np.random.default_rng(shuffle_seed).permutation(len(sizes))
+            order = np.lexsort((ties, sizes))
         self.sizes = sizes[order]
         self.split = self.split[order]
         lengths = np.array([len(flat[i]) for i in order], dtype=np.int64)
@@ -148,8 +154,10 @@ class BatchSampler:
 
     ``mono[lang_id]`` holds a language's sentences, ``pairs[lang_id]`` its pairs with English (``en_id``). Batch
     ``k`` depends only on ``(seed, k)``: a resumed run draws exactly the batches it would have drawn. Each batch
-    picks an objective (TLM with probability ``tlm_share``), a language (``alpha``-smoothed over tokens) and a
-    random run of neighbours in that language's length-sorted pool.
+    picks an objective (TLM with probability ``tlm_share``), ``mix`` languages (``alpha``-smoothed over tokens,
+    with replacement) and in each language's length-sorted pool a run of neighbours of ``max_tokens / mix``
+    tokens, all at one random point of the length distribution (so the rows of a batch have similar lengths).
+    ``mix=1``: one language a batch, as in the original XLM.
     """
 
     mono: dict[int, LengthSorted]
@@ -161,6 +169,7 @@ class BatchSampler:
     alpha: float = 0.5
     causal: bool = False
     seed: int = 0
+    mix: int = 1
 
     def __post_init__(self) -> None:
         self.mono_keys = sorted(self.mono)
@@ -177,19 +186,25 @@ class BatchSampler:
         keys, probs, pools = (
             (self.pair_keys, self.pair_p, self.pairs) if tlm else (self.mono_keys, self.mono_p, self.mono)
         )
-        lang = keys[rng.choice(len(keys), p=probs)]
-        pool = pools[lang]
-        rows = pool.window(int(rng.integers(len(pool))), self.max_tokens)
-        if tlm:
-            examples = []
-            for i in rows:
+        if self.mix == 1:  # the original draw, kept so that runs made with it resume exactly
+            langs = [keys[rng.choice(len(keys), p=probs)]]
+            starts = [int(rng.integers(len(pools[langs[0]])))]
+        else:
+            langs = [keys[i] for i in rng.choice(len(keys), size=self.mix, p=probs)]
+            where = rng.random()
+            starts = [int(where * len(pools[lang])) for lang in langs]
+        examples = []
+        for lang, start in zip(langs, starts, strict=True):
+            pool = pools[lang]
+            for i in pool.window(start, self.max_tokens // len(langs)):
                 a, b = pool.example(i)
+                if not tlm:
+                    examples.append(sentence_example(a, lang))
+                    continue
                 la, lb = lang, self.en_id
                 if rng.random() < 0.5:
                     (a, b), (la, lb) = (b, a), (lb, la)
                 examples.append(tlm_example(a, b, la, lb))
-        else:
-            examples = [sentence_example(pool.example(i)[0], lang) for i in rows]
         batch = pad_examples(examples)
         if self.causal:
             batch["labels"] = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, IGNORE)

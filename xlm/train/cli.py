@@ -95,6 +95,7 @@ def _pretrain(args: argparse.Namespace) -> None:
         tlm_share=args.tlm_share,
         max_len=args.max_len,
         alpha=args.alpha,
+        mix=args.mix,
         eval_every=args.eval_every,
         init=args.init,
         minutes=args.minutes,
@@ -274,6 +275,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tlm-share", type=float, default=0.3, help="share of TLM batches")
     p.add_argument("--max-len", type=int, default=256, help="longest example in tokens")
     p.add_argument("--alpha", type=float, default=0.5, help="language sampling smoothing")
+    p.add_argument(
+        "--mix", type=int, default=1, help="languages a batch (1: one a batch, equal lengths in corpus order)"
+    )
     p.add_argument("--eval-every", type=int, default=500)
     p.add_argument("--init", type=Path, default=None, help="start from this model's weights")
     p.add_argument("--emb-dim", type=int, default=256)

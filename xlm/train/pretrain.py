@@ -44,6 +44,7 @@ class PretrainSettings:
     tlm_share: float = 0.3  # share of TLM batches when "tlm" is an objective
     max_len: int = 256
     alpha: float = 0.5
+    mix: int = 1  # languages a batch (1: one language a batch, rows of equal length in corpus order)
     eval_every: int = 500
     init: Path | None = None  # start from this model's weights (e.g. the causal LM from the MLM)
     minutes: float | None = None  # a chunk: stop after this much wall clock, evaluation and export included
@@ -89,15 +90,25 @@ def make_tokenizer(vocab_dir: Path, config: XLMConfig) -> XLMTokenizer:
 
 
 def load_pools(
-    tok_dir: Path, encoder: Encoder, lang2id: dict[str, int], max_len: int, with_pairs: bool
+    tok_dir: Path,
+    encoder: Encoder,
+    lang2id: dict[str, int],
+    max_len: int,
+    with_pairs: bool,
+    shuffle_seed: int | None = None,
 ) -> tuple[dict[int, LengthSorted], dict[int, LengthSorted]]:
-    """The length-sorted sentence pools (and pair pools with English) of every language."""
+    """The length-sorted sentence pools (and pair pools with English) of every language; ``shuffle_seed``: equal
+    lengths in a random order (see :class:`LengthSorted`)."""
     mono, pairs = {}, {}
     for lang in tqdm(sorted(lang2id), desc="encoding", unit="lang"):
-        mono[lang2id[lang]] = LengthSorted(encoder.lines(Path(tok_dir) / f"mono.{lang}.train.txt"), max_len)
+        mono[lang2id[lang]] = LengthSorted(
+            encoder.lines(Path(tok_dir) / f"mono.{lang}.train.txt"), max_len, shuffle_seed=shuffle_seed
+        )
         path = Path(tok_dir) / f"para.{lang}.train.tsv"
         if with_pairs and path.is_file():
-            pairs[lang2id[lang]] = LengthSorted(encoder.pairs(path), max_len, pairs=True)
+            pairs[lang2id[lang]] = LengthSorted(
+                encoder.pairs(path), max_len, pairs=True, shuffle_seed=shuffle_seed
+            )
     return mono, pairs
 
 
@@ -114,7 +125,10 @@ def pretrain(settings: PretrainSettings) -> Path:
     encoder = Encoder(settings.vocab)
     config = build_config(settings, len(encoder.vocab))
     tok_dir = Path(settings.corpus) / "tok"
-    mono, pairs = load_pools(tok_dir, encoder, config.lang2id, settings.max_len, "tlm" in settings.objectives)
+    mono, pairs = load_pools(
+        tok_dir, encoder, config.lang2id, settings.max_len, "tlm" in settings.objectives,
+        shuffle_seed=settings.train.seed if settings.mix > 1 else None,
+    )  # fmt: skip
     model = (
         XLMWithLMHeadModel.from_pretrained(settings.init, config=config)
         if settings.init
@@ -129,7 +143,7 @@ def pretrain(settings: PretrainSettings) -> Path:
     sampler = BatchSampler(
         mono, pairs, config.lang2id["en"], config.vocab_size, settings.batch_tokens,
         tlm_share=settings.tlm_share if "tlm" in settings.objectives else 0.0,
-        alpha=settings.alpha, causal=config.causal, seed=train.seed * 1000 + trainer.rank,
+        alpha=settings.alpha, causal=config.causal, seed=train.seed * 1000 + trainer.rank, mix=settings.mix,
     )  # fmt: skip
     fixed = valid_batches(tok_dir, encoder, config, train.seed)
 
