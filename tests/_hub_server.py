@@ -11,7 +11,10 @@ It speaks what ``huggingface_hub`` 2.4 asks of the Hub in ``snapshot_download`` 
 
 A revision is a branch or tag name, or a full commit hash. Unknown repos, revisions and files are 404s with the
 ``X-Error-Code`` that the client turns into ``RepositoryNotFoundError``, ``RevisionNotFoundError`` and
-``EntryNotFoundError``. Every request is recorded, so tests can count them and see which files were sent.
+``EntryNotFoundError``. A repo added with a ``token`` answers only requests whose ``Authorization`` header is
+``Bearer <token>``, as the Hub does: a private repo hides itself (401, ``RepoNotFound``), a gated one says so (401
+without a token, 403 with another one; ``GatedRepo``). Every request is recorded with its ``Authorization``
+header, so tests can count them, see who sent what, and which files were sent.
 """
 
 from __future__ import annotations
@@ -72,6 +75,8 @@ class HubRepo:
 
     refs: dict[str, str]  # branch or tag name -> commit sha
     commits: dict[str, dict[str, HubFile]]  # commit sha -> files
+    token: str | None = None  # the token a request needs (None: a public repo)
+    gated: bool = False  # without that token: gated (the repo is visible) or private (it is not)
 
     def commit(self, revision: str) -> str | None:
         """The commit a branch, tag or commit hash names; None if none."""
@@ -82,21 +87,23 @@ class HubRepo:
 class _HubError(Exception):
     """A 404 the client maps to an exception class through its ``X-Error-Code``."""
 
-    def __init__(self, code: str, message: str, commit: str | None = None) -> None:
+    def __init__(self, code: str, message: str, commit: str | None = None, status: int = 404) -> None:
         super().__init__(message)
-        self.code, self.message, self.commit = code, message, commit
+        self.code, self.message, self.commit, self.status = code, message, commit, status
 
 
 class HubServer:
     """The server: ``add_repo`` what to serve, ``start()`` (or ``with``), point ``HF_ENDPOINT`` at ``endpoint``.
 
-    ``requests`` holds ``(method, path)`` of every request to either origin; ``sent`` the repo paths of the files
-    whose bytes were sent (one entry per download).
+    ``requests`` holds ``(method, path)`` of every request to either origin, ``authorizations`` the
+    ``Authorization`` header of each (None where there was none); ``sent`` the repo paths of the files whose bytes
+    were sent (one entry per download).
     """
 
     def __init__(self) -> None:
         self.repos: dict[str, HubRepo] = {}
         self.requests: list[tuple[str, str]] = []
+        self.authorizations: list[str | None] = []
         self.sent: list[str] = []
         self._blobs: dict[str, HubFile] = {}  # sha256 -> an LFS file with that content
         self._lock = threading.Lock()
@@ -112,10 +119,13 @@ class HubServer:
     def cdn(self) -> str:
         return f"http://127.0.0.1:{self._cdn.server_address[1]}"
 
-    def add_repo(self, repo_id: str, revisions: dict[str, Path]) -> None:
+    def add_repo(
+        self, repo_id: str, revisions: dict[str, Path], token: str | None = None, gated: bool = False
+    ) -> None:
         """Serve ``repo_id`` ("org/name") with one commit per folder, under the given branch or tag names; the
-        commit hashes are then in ``repos[repo_id].refs``."""
-        repo = self.repos.setdefault(repo_id, HubRepo(refs={}, commits={}))
+        commit hashes are then in ``repos[repo_id].refs``. With a ``token``, only requests carrying it are
+        answered: the repo is private, or ``gated``."""
+        repo = self.repos.setdefault(repo_id, HubRepo(refs={}, commits={}, token=token, gated=gated))
         for name, folder in revisions.items():
             files = _files_of(Path(folder))
             sha = _commit_sha(files)
@@ -147,22 +157,30 @@ class HubServer:
         """Forget the requests and downloads seen so far."""
         with self._lock:
             self.requests.clear()
+            self.authorizations.clear()
             self.sent.clear()
 
-    def record(self, method: str, path: str) -> None:
+    def record(self, method: str, path: str, authorization: str | None) -> None:
         with self._lock:
             self.requests.append((method, path))
+            self.authorizations.append(authorization)
 
     def record_sent(self, file: HubFile) -> None:
         with self._lock:
             self.sent.append(file.path)
 
     # -- the Hub's answers ------------------------------------------------------------------------------------
-    def _repo(self, org: str, name: str) -> tuple[str, HubRepo]:
+    def _repo(self, org: str, name: str, authorization: str | None) -> tuple[str, HubRepo]:
         repo_id = f"{org}/{name}"
-        if repo_id not in self.repos:
+        repo = self.repos.get(repo_id)
+        if repo is None:
             raise _HubError("RepoNotFound", f"Repository {repo_id} not found")
-        return repo_id, self.repos[repo_id]
+        if repo.token is not None and authorization != f"Bearer {repo.token}":
+            status = 401 if authorization is None else 403
+            if repo.gated:
+                raise _HubError("GatedRepo", f"Access to {repo_id} is restricted", status=status)
+            raise _HubError("RepoNotFound", f"Repository {repo_id} not found", status=401)
+        return repo_id, repo
 
     def _commit(self, repo: HubRepo, revision: str) -> str:
         sha = repo.commit(revision)
@@ -170,14 +188,15 @@ class HubServer:
             raise _HubError("RevisionNotFound", f"Invalid rev id: {revision}")
         return sha
 
-    def repo_info(self, org: str, name: str, revision: str) -> dict[str, Any]:
-        repo_id, repo = self._repo(org, name)
+    def repo_info(self, org: str, name: str, revision: str, authorization: str | None) -> dict[str, Any]:
+        repo_id, repo = self._repo(org, name, authorization)
         sha = self._commit(repo, revision)
         siblings = [{"rfilename": path} for path in repo.commits[sha]]
-        return {"id": repo_id, "modelId": repo_id, "sha": sha, "private": False, "siblings": siblings}
+        private = repo.token is not None and not repo.gated
+        return {"id": repo_id, "modelId": repo_id, "sha": sha, "private": private, "siblings": siblings}
 
-    def tree(self, org: str, name: str, revision: str) -> list[dict[str, Any]]:
-        _, repo = self._repo(org, name)
+    def tree(self, org: str, name: str, revision: str, authorization: str | None) -> list[dict[str, Any]]:
+        _, repo = self._repo(org, name, authorization)
         files = repo.commits[self._commit(repo, revision)].values()
         folders = sorted({str(Path(f.path).parent) for f in files} - {"."})
         # Folder ids are not real git tree ids: the client only tells folders from files by "type".
@@ -192,8 +211,10 @@ class HubServer:
             entries.append(entry)
         return entries
 
-    def resolve(self, org: str, name: str, revision: str, path: str) -> tuple[str, HubFile]:
-        _, repo = self._repo(org, name)
+    def resolve(
+        self, org: str, name: str, revision: str, path: str, authorization: str | None
+    ) -> tuple[str, HubFile]:
+        _, repo = self._repo(org, name, authorization)
         sha = self._commit(repo, revision)
         file = repo.commits[sha].get(path)
         if file is None:
@@ -219,7 +240,8 @@ def _handler(hub: HubServer, cdn: bool) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, body: bool) -> None:
             path = urlsplit(self.path).path
-            hub.record(self.command, path)
+            authorization = self.headers.get("Authorization")
+            hub.record(self.command, path, authorization)
             parts = [unquote(part) for part in path.split("/")[1:]]
             try:
                 if cdn:
@@ -229,17 +251,17 @@ def _handler(hub: HubServer, cdn: bool) -> type[BaseHTTPRequestHandler]:
                 elif parts[:2] == ["api", "models"] and len(parts) == 6 and parts[4] in ("revision", "tree"):
                     org, name, kind, revision = parts[2:]
                     answer = hub.repo_info if kind == "revision" else hub.tree
-                    self._json(answer(org, name, revision), body)
+                    self._json(answer(org, name, revision, authorization), body)
                 elif len(parts) >= 5 and parts[2] == "resolve":
                     org, name, _, revision, *rest = parts
-                    self._file(*hub.resolve(org, name, revision, "/".join(rest)), body)
+                    self._file(*hub.resolve(org, name, revision, "/".join(rest), authorization), body)
                 else:
                     self._send(404, {}, f"no route for {path}".encode(), body)
             except _HubError as err:
                 headers = {"X-Error-Code": err.code, "X-Error-Message": err.message}
                 if err.commit:
                     headers["X-Repo-Commit"] = err.commit
-                self._send(404, headers, json.dumps({"error": err.message}).encode(), body)
+                self._send(err.status, headers, json.dumps({"error": err.message}).encode(), body)
 
         def _json(self, data: Any, body: bool) -> None:
             self._send(200, {"Content-Type": "application/json"}, json.dumps(data).encode(), body)

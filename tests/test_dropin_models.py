@@ -4,6 +4,8 @@ keyword arguments (loading info, mismatched sizes, dtype, ``state_dict=``), re-l
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import transformers
@@ -259,6 +261,37 @@ def test_config_json_files_and_subfolder_read_both_ways(model_type, saved, tmp_p
         theirs.to_dict()
     )
     assert ours_class.from_json_file(tmp_path / "theirs.json") == ours
+
+
+@pytest.mark.parametrize("model_type", list(FAMILIES))
+def test_auto_classes_read_config_json_once_and_load_as_transformers(model_type, saved, monkeypatch):
+    folder = saved(model_type, classifier_name(model_type))
+    kwargs = {
+        "subfolder": "sub",
+        "num_labels": 5,
+        "ignore_mismatched_sizes": True,
+        "output_loading_info": True,
+    }
+    read = []
+    read_text = Path.read_text
+
+    def counted(path: Path, *args, **kw) -> str:  # the real read, counted
+        read.append(path.name)
+        return read_text(path, *args, **kw)
+
+    monkeypatch.setattr(Path, "read_text", counted)
+    ours, a = xlm.AutoModelForSequenceClassification.from_pretrained(folder, token="unused", **kwargs)
+    assert read.count("config.json") == 1
+    monkeypatch.undo()
+    theirs, b = transformers.AutoModelForSequenceClassification.from_pretrained(
+        folder, token="unused", **kwargs
+    )
+    assert type(ours).__name__ == type(theirs).__name__
+    assert a == b and b["mismatched_keys"]
+    assert ours.config.num_labels == theirs.config.num_labels == 5
+    for cls in (xlm.AutoModelForSequenceClassification, transformers.AutoModelForSequenceClassification):
+        with pytest.raises(TypeError, match="devise_map"):
+            cls.from_pretrained(folder, devise_map="cpu")
 
 
 def set_values(data: dict) -> dict:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from _hub_server import HubServer, unreachable_endpoint
-from _tolerance import approx_scores
+from _hub_server import LFS_SUFFIXES, HubServer, unreachable_endpoint
+from _tolerance import approx_scores, assert_rounding_equal
 
 import xlm
 from xlm.files import resolve_model_dir
@@ -36,6 +36,7 @@ XLM_FILES = [  # sorted
 ]
 XLM_TEXT = "Das ist ein <special1> Haus ."
 XLMR_TEXT = "Die Hauptstadt von Deutschland ist <mask>."
+TOKEN = "hf_test_token"  # the only token the private and gated repos answer
 INPUTS = {"input_ids": torch.tensor([[1, 40, 987, 5, 2034, 1]]), "langs": torch.tensor([[1, 1, 1, 1, 1, 1]])}
 
 
@@ -81,7 +82,12 @@ def folders(make_model, make_xlmr, tmp_path_factory) -> dict[str, Path]:
     (extras / "onnx" / "tokenizer.json").write_text("{}")
     (extras / "README.md").write_text("# extras\n")
     (extras / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    nested = root / "nested"  # one repo, a checkpoint per sub-folder, and a card at its root
+    for sub, source in (("xlm", xlm_main), ("xlmr", make_xlmr())):
+        shutil.copytree(source, nested / sub)
+    (nested / "README.md").write_text("# nested\n")
     return {
+        "nested": nested,
         "xlm": xlm_main,
         "xlm-v1": xlm_v1,
         "xlmr": make_xlmr(),
@@ -97,8 +103,10 @@ def server(folders):
     with HubServer() as hub:
         hub.add_repo("org/xlm", {"main": folders["xlm"], "v1": folders["xlm-v1"]})
         hub.add_repo("org/xlmr", {"main": folders["xlmr"]})
-        for name in ("extras", "pickled", "sharded", "evil"):
+        for name in ("extras", "pickled", "sharded", "evil", "nested"):
             hub.add_repo(f"org/{name}", {"main": folders[name]})
+        hub.add_repo("org/private", {"main": folders["xlm"]}, token=TOKEN)
+        hub.add_repo("org/gated", {"main": folders["xlmr"]}, token=TOKEN, gated=True)
         yield hub
 
 
@@ -120,6 +128,10 @@ def _point_client(monkeypatch, endpoint: str, home: Path, offline: bool = False)
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(home / "hub"))
     monkeypatch.setattr(constants, "AGENT_HARNESSES_PATH", str(home / ".agent_harnesses.json"))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", offline)
+    # no token but the one a test passes: none from the environment, nor from a login on this machine
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(home / "token"))
+    monkeypatch.setattr(constants, "HF_STORED_TOKENS_PATH", str(home / "stored_tokens"))
 
 
 @pytest.fixture
@@ -281,6 +293,99 @@ def test_pickled_weights_are_read_with_weights_only(hub, capsys):
     with pytest.raises(xlm.CorruptCheckpointError, match="Cannot read weights"):
         xlm.AutoModelForMaskedLM.from_pretrained("org/evil")  # weights_only: the pickle's code does not run
     assert "this must never run" not in capsys.readouterr().out
+
+
+# -- token= and subfolder= on Hub repos, each compared with transformers on the same server -------------------------
+TEXTS = {"xlm": XLM_TEXT, "xlmr": XLMR_TEXT}
+GUARDED = {  # repo -> (the checkpoint it serves, our one-line refusal without its token)
+    "org/private": ("xlm", r"^No model 'org/private' on the Hub .* a private repo needs token="),
+    "org/gated": ("xlmr", r"^Hub repo org/gated is gated: pass token="),
+}
+
+
+def _hub_authorizations(hub: HubServer) -> list[str | None]:
+    """The Authorization header of each request to the Hub itself (not its CDN, which the client asks without)."""
+    return [
+        auth
+        for (_, path), auth in zip(hub.requests, hub.authorizations, strict=True)
+        if not path.startswith("/blobs/")
+    ]
+
+
+def _assert_same_as_transformers(tokenizer, model, their_tokenizer, their_model, text: str) -> None:
+    """Same ids for ``text`` from both tokenizers, and the same MLM logits on them up to float rounding."""
+    ids = tokenizer(text)["input_ids"]
+    assert ids == their_tokenizer(text)["input_ids"]
+    input_ids = torch.tensor([ids])
+    with torch.no_grad():
+        expected = their_model(input_ids=input_ids).logits
+    assert_rounding_equal(_logits(model, input_ids=input_ids), expected)
+
+
+@pytest.mark.parametrize("repo", GUARDED)
+def test_a_token_opens_private_and_gated_repos_as_in_transformers(repo, hub):
+    import transformers
+
+    kind, refused = GUARDED[repo]
+    for token in (None, "hf_wrong"):
+        with pytest.raises(OSError):
+            transformers.AutoConfig.from_pretrained(repo, token=token)
+        for load in (
+            xlm.AutoConfig.from_pretrained,
+            xlm.AutoTokenizer.from_pretrained,
+            xlm.AutoModelForMaskedLM.from_pretrained,
+        ):
+            with pytest.raises(xlm.ModelNotFoundError, match=refused) as caught:
+                load(repo, token=token)
+            assert "\n" not in str(caught.value)
+    hub.reset()
+    config = xlm.AutoConfig.from_pretrained(repo, token=TOKEN)
+    tokenizer = xlm.AutoTokenizer.from_pretrained(repo, token=TOKEN)
+    model = xlm.AutoModelForMaskedLM.from_pretrained(repo, token=TOKEN)
+    assert type(config).from_pretrained(repo, token=TOKEN) == config == model.config
+    again = type(tokenizer).from_pretrained(repo, token=TOKEN)
+    assert again(TEXTS[kind])["input_ids"] == tokenizer(TEXTS[kind])["input_ids"]
+    sent = _hub_authorizations(hub)
+    assert sent and set(sent) == {f"Bearer {TOKEN}"}  # every request to the Hub carried the token
+    _assert_same_as_transformers(
+        tokenizer,
+        model,
+        transformers.AutoTokenizer.from_pretrained(repo, token=TOKEN),
+        transformers.AutoModelForMaskedLM.from_pretrained(repo, token=TOKEN),
+        TEXTS[kind],
+    )
+
+
+@pytest.mark.parametrize("sub", ["xlm", "xlmr"])
+def test_a_subfolder_of_a_hub_repo_as_in_transformers(sub, hub, folders):
+    import transformers
+
+    config = xlm.AutoConfig.from_pretrained("org/nested", subfolder=sub)
+    tokenizer = xlm.AutoTokenizer.from_pretrained("org/nested", subfolder=sub)
+    model = xlm.AutoModelForMaskedLM.from_pretrained("org/nested", subfolder=sub)
+    # the sub-folder's files, each once; nothing from the root or the other sub-folder (an LFS blob is recorded
+    # under the first path the server saw it at, so file names are compared)
+    assert sorted(Path(name).name for name in hub.sent) == sorted(
+        p.name for p in (folders["nested"] / sub).iterdir()
+    )
+    assert all(name.startswith(f"{sub}/") for name in hub.sent if not name.endswith(LFS_SUFFIXES))
+    assert type(config).from_pretrained("org/nested", subfolder=sub) == config == model.config
+    assert config == xlm.AutoConfig.from_pretrained(folders["nested"], subfolder=sub)
+    their_config = transformers.AutoConfig.from_pretrained("org/nested", subfolder=sub)
+    assert (their_config.model_type, their_config.vocab_size) == (config.model_type, config.vocab_size)
+    _assert_same_as_transformers(
+        tokenizer,
+        model,
+        transformers.AutoTokenizer.from_pretrained("org/nested", subfolder=sub),
+        transformers.AutoModelForMaskedLM.from_pretrained("org/nested", subfolder=sub),
+        TEXTS[sub],
+    )
+    # transformers: "Unrecognized model in org/nested" (a ValueError)
+    with pytest.raises((OSError, ValueError)):
+        transformers.AutoConfig.from_pretrained("org/nested", subfolder="nope")
+    for load in (xlm.AutoConfig.from_pretrained, xlm.AutoTokenizer.from_pretrained):
+        with pytest.raises(xlm.ModelNotFoundError, match=r"^org/nested has no sub-folder 'nope'\.$"):
+            load("org/nested", subfolder="nope")
 
 
 def test_the_server_speaks_the_hub_protocol(hub, folders):

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,17 +15,30 @@ from typing import Any, ClassVar
 from .configuration_utils import PretrainedConfig
 from .errors import ModelTypeError
 from .files import CONFIG_NAME, read_json, resolve_model_dir
+from .loading import load_model
 from .modeling_utils import PreTrainedModel
 from .registry import FAMILIES, config_from_dict, family, family_of, read_config
 from .tokenization_utils import PreTrainedTokenizer
 
-_HUB_OPTIONS = ("revision", "cache_dir", "local_files_only")
+_HUB_OPTIONS = ("revision", "cache_dir", "local_files_only", "token", "subfolder")
+# The loader's own keyword arguments: any other keyword of an Auto model load is a config override (or a mistake)
+_LOADING_OPTIONS = frozenset(
+    name for name, p in inspect.signature(load_model).parameters.items() if p.kind is p.KEYWORD_ONLY
+)
 
 
 def _folder(name_or_path: str | os.PathLike, options: dict[str, Any], weights: bool) -> Path:
-    """Resolve a folder or Hub id once; the Hub options are taken out of ``options``."""
+    """Resolve a folder or Hub id (and its sub-folder) once; the Hub options are taken out of ``options``."""
     hub = {k: options.pop(k) for k in _HUB_OPTIONS if k in options}
     return resolve_model_dir(name_or_path, weights=weights, **hub)
+
+
+def _config_once(folder: Path, options: dict[str, Any]) -> PretrainedConfig:
+    """The checkpoint's config, read once, with the config attributes among ``options`` applied (and taken out):
+    what is left are loading options, or unknown names the loader refuses."""
+    config = read_config(folder)
+    overrides = {k: options.pop(k) for k in list(options) if k not in _LOADING_OPTIONS and hasattr(config, k)}
+    return type(config).from_dict(config.to_dict(), **overrides) if overrides else config
 
 
 class AutoConfig:
@@ -66,9 +80,10 @@ class AutoTokenizer:
 
 
 class _AutoModel:
-    """Picks the class serving ``role`` in the checkpoint's family, then loads with it: loading options
-    (``dtype``, ``output_loading_info``, ``ignore_mismatched_sizes``, ...) and config overrides (``num_labels``)
-    are the loader's to tell apart and to check, as for the class's own ``from_pretrained``."""
+    """Picks the class serving ``role`` in the checkpoint's family, then loads with it. config.json is read once,
+    here: config overrides (``num_labels``) are applied to it; loading options (``dtype``, ``output_loading_info``,
+    ``ignore_mismatched_sizes``, ...) go to the loader, which refuses unknown names as the class's own
+    ``from_pretrained`` does."""
 
     role: ClassVar[str]
 
@@ -76,11 +91,11 @@ class _AutoModel:
     def from_pretrained(
         cls, name_or_path: str | os.PathLike, *, config: PretrainedConfig | None = None, **kwargs: Any
     ) -> PreTrainedModel | tuple[PreTrainedModel, dict[str, Any]]:
-        folder = _folder(name_or_path, kwargs, weights=True)  # a Hub id is resolved here only
-        family_config = config if config is not None else read_config(folder / kwargs.get("subfolder", ""))
-        head = family_of(family_config).head(cls.role, family_config)
-        given = {"config": config} if config is not None else {}
-        loaded = head.from_pretrained(folder, **given, **kwargs)
+        # a Hub id (with its token and sub-folder) is resolved here only; the loader gets the local folder
+        folder = _folder(name_or_path, kwargs, weights=True)
+        config = config if config is not None else _config_once(folder, kwargs)
+        head = family_of(config).head(cls.role, config)
+        loaded = head.from_pretrained(folder, config=config, **kwargs)
         model = loaded[0] if isinstance(loaded, tuple) else loaded
         model.name_or_path = os.fspath(name_or_path)
         return loaded

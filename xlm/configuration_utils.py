@@ -166,11 +166,12 @@ class PretrainedConfig:
         revision: str | None = None,
         cache_dir: str | os.PathLike | None = None,
         local_files_only: bool | None = None,
+        token: str | bool | None = None,
         **overrides: Any,
     ) -> ConfigT:
-        """Read the config of a checkpoint folder (or its ``subfolder``), a Hub id, or a JSON file; ``overrides``
-        win over its values."""
-        path = config_path(name_or_path, revision, cache_dir, local_files_only, subfolder)
+        """Read the config of a checkpoint folder (or its ``subfolder``), a Hub id (``token`` for a gated or
+        private one), or a JSON file; ``overrides`` win over its values."""
+        path = config_path(name_or_path, revision, cache_dir, local_files_only, subfolder, token)
         try:
             return cls.from_dict(read_json(path), **overrides)
         except InvalidConfigError as err:
@@ -189,15 +190,22 @@ def config_path(
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool | None = None,
     subfolder: str = "",
+    token: str | bool | None = None,
 ) -> Path:
     """The ``config.json`` of a checkpoint folder (or its ``subfolder``) or Hub id, or the JSON file given."""
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path
     folder = resolve_model_dir(
-        name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, weights=False
+        name_or_path,
+        revision=revision,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        weights=False,
+        token=token,
+        subfolder=subfolder,
     )
-    return folder / subfolder / CONFIG_NAME
+    return folder / CONFIG_NAME
 
 
 def _dtype_name(value: Any) -> str:

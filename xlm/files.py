@@ -42,32 +42,63 @@ def resolve_model_dir(
     cache_dir: str | os.PathLike | None = None,
     local_files_only: bool | None = None,
     weights: bool = True,
+    token: str | bool | None = None,
+    subfolder: str = "",
 ) -> Path:
-    """Return the local folder of a checkpoint: the folder itself, or a Hub snapshot (downloaded or cached).
+    """Return the local folder of a checkpoint (or of its ``subfolder``): the folder itself, or a Hub snapshot
+    (downloaded or cached).
 
     ``local_files_only=None`` follows ``HF_HUB_OFFLINE``. ``weights=False`` (tokenizer, config) fetches no weights.
-    Raises :class:`ModelNotFoundError` with a message that says what was tried.
+    ``token`` is sent to the Hub as ``huggingface_hub`` sends it (a string, or True/False: the stored login or
+    none); a local folder needs none. Raises :class:`ModelNotFoundError` with a message that says what was tried.
     """
     name = os.fspath(name_or_path)
     if not name.strip():
         raise ModelNotFoundError(
             "No model given: pass a local folder or a Hub id such as FacebookAI/xlm-mlm-en-2048."
         )
+    sub = _subfolder(subfolder)
     path = Path(name).expanduser()
     if path.is_dir():
-        return path
-    if path.exists():
+        folder = path / sub
+    elif path.exists():
         raise ModelNotFoundError(
             f"{name} is a file; a model is a folder holding config.json and its weights."
         )
-    if not is_hub_id(name):
+    elif not is_hub_id(name):
         raise ModelNotFoundError(f"No such model folder: {name}")
-    return _snapshot(name, revision, cache_dir, local_files_only, weights)
+    else:
+        folder = _snapshot(name, revision, cache_dir, local_files_only, weights, token, sub) / sub
+    if not folder.is_dir():
+        raise ModelNotFoundError(f"{name} has no sub-folder {sub!r}.")
+    return folder
+
+
+def _subfolder(subfolder: str | os.PathLike | None) -> str:
+    """A sub-folder as the Hub names it ("a/b"; "" for none), refused if it leaves the checkpoint."""
+    sub = Path(subfolder or "").as_posix().strip("/")
+    if sub == ".":
+        return ""
+    if Path(sub).is_absolute() or ".." in Path(sub).parts:
+        raise ModelNotFoundError(f"subfolder={subfolder!r} must be a folder inside the checkpoint.")
+    return sub
+
+
+def _in_subfolder(patterns: list[str], sub: str) -> list[str]:
+    """File patterns of the checkpoint's root moved into ``sub``."""
+    return [f"{sub}/{pattern}" if sub else pattern for pattern in patterns]
 
 
 def _snapshot(
-    repo_id: str, revision: str | None, cache_dir: Any, local_files_only: bool | None, weights: bool
+    repo_id: str,
+    revision: str | None,
+    cache_dir: Any,
+    local_files_only: bool | None,
+    weights: bool,
+    token: str | bool | None,
+    sub: str,
 ) -> Path:
+    """The snapshot folder of a Hub repo holding the files we read from ``sub`` (the repo's root for "")."""
     from huggingface_hub import constants, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -85,26 +116,27 @@ def _snapshot(
         if local_files_only is not None
         else _env_flag("HF_HUB_OFFLINE") or _env_flag("TRANSFORMERS_OFFLINE")
     )
+    common = {"revision": revision, "cache_dir": cache_dir, "token": token}
+    ignore = _in_subfolder(SUBFOLDERS, sub)
     try:
+        wanted = HUB_PATTERNS + SAFE_PATTERNS if weights else HUB_PATTERNS
         folder = Path(
             snapshot_download(
                 repo_id,
-                revision=revision,
-                cache_dir=cache_dir,
                 local_files_only=offline,
-                allow_patterns=HUB_PATTERNS + SAFE_PATTERNS if weights else HUB_PATTERNS,
-                ignore_patterns=SUBFOLDERS,
+                allow_patterns=_in_subfolder(wanted, sub),
+                ignore_patterns=ignore,
+                **common,
             )
         )
-        if weights and not offline and not _has_weights(folder):
+        if weights and not offline and not _has_weights(folder / sub):
             # Old repos ship only pickled weights: fetch them, to be read with weights_only=True.
             folder = Path(
                 snapshot_download(
                     repo_id,
-                    revision=revision,
-                    cache_dir=cache_dir,
-                    allow_patterns=PICKLE_PATTERNS,
-                    ignore_patterns=SUBFOLDERS,
+                    allow_patterns=_in_subfolder(PICKLE_PATTERNS, sub),
+                    ignore_patterns=ignore,
+                    **common,
                 )
             )
     except HFValidationError as err:
@@ -115,11 +147,12 @@ def _snapshot(
         raise ModelNotFoundError(f"Hub repo {repo_id} has no revision {revision!r}.") from err
     except GatedRepoError as err:
         raise ModelNotFoundError(
-            f"Hub repo {repo_id} is gated: log in with a token that has access."
+            f"Hub repo {repo_id} is gated: pass token= (or log in) with a token that has access."
         ) from err
     except RepositoryNotFoundError as err:
         raise ModelNotFoundError(
-            f"No model {repo_id!r} on the Hub (and no local folder of that name)."
+            f"No model {repo_id!r} on the Hub (and no local folder of that name); a private repo needs token= "
+            "(or a login) with access."
         ) from err
     except (LocalEntryNotFoundError, OfflineModeIsEnabled) as err:
         partly = isinstance(err, IncompleteSnapshotError)
@@ -128,7 +161,7 @@ def _snapshot(
         reason = " ".join(str(err).split())  # one line, whatever the client's message looks like
         raise ModelNotFoundError(f"Could not download {repo_id!r} from the Hub: {reason}") from err
     if (
-        weights and offline and not _has_weights(folder)
+        weights and offline and not _has_weights(folder / sub)
     ):  # only a tokenizer's or a config's files were fetched
         raise ModelNotFoundError(_not_cached(repo_id, True, offline, constants.ENDPOINT))
     return folder

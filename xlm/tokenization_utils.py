@@ -757,9 +757,12 @@ class PreTrainedTokenizer:
         revision: str | None = None,
         cache_dir: str | os.PathLike | None = None,
         local_files_only: bool | None = None,
+        subfolder: str = "",
+        token: str | bool | None = None,
         **kwargs: Any,
     ) -> TokenizerT:
-        """Load from a local folder or Hub repo holding the family's vocabulary files.
+        """Load from a local folder or Hub repo (or its ``subfolder``; ``token`` for a gated or private repo)
+        holding the family's vocabulary files.
 
         Settings come from, by priority: ``kwargs``; ``tokenizer_config.json``; what the family knows beforehand
         (the model's ``config.json``, the published checkpoint of that name; see the family's class).
@@ -770,6 +773,8 @@ class PreTrainedTokenizer:
             cache_dir=cache_dir,
             local_files_only=local_files_only,
             weights=False,
+            token=token,
+            subfolder=subfolder,
         )
         settings = cls._default_settings(os.fspath(name_or_path), folder)
         if (folder / TOKENIZER_CONFIG_FILE).is_file():
