@@ -74,7 +74,7 @@ class SaliencyPipeline(Pipeline):
     ``"question-answering"`` (``{"question", "context"}``, in one window) or ``"text-classification"`` (a text).
 
     ``choice``: which of the ranked choices to explain (0: the model's answer). Result: ``{"target", "tokens", "token_ids",
-    "choices": [{"label", "score"}], "choice", "explained", "objective", "positions", "gradient_x_input",
+    "choices": [{"label", "score"}] (the top_k best), "choice", "explained", "objective", "positions", "gradient_x_input",
     "rollout", "rollout_matrix"}``, one value per token in the last three (the matrix: one row per token).
     """
 
@@ -118,7 +118,7 @@ class SaliencyPipeline(Pipeline):
             elif self.target == "fill-mask":
                 batch, scorer = self._fill_mask(item, top_k, lang)
             else:
-                batch, scorer = self._classification(item, lang)
+                batch, scorer = self._classification(item, top_k, lang)
             ids = batch.pop("input_ids")
             embeds = self.model.get_input_embeddings()(ids).detach().requires_grad_(True)
             attentions, choices, objective, positions = scorer(embeds, batch, choice)
@@ -164,7 +164,7 @@ class SaliencyPipeline(Pipeline):
 
         return batch, score
 
-    def _classification(self, text: Any, lang: str | None) -> tuple[dict, Callable]:
+    def _classification(self, text: Any, top_k: int, lang: str | None) -> tuple[dict, Callable]:
         batch = self._plain(self.encode([self.check_text(text)], lang=lang))
         labels = self.config.id2label or {}
 
@@ -172,7 +172,7 @@ class SaliencyPipeline(Pipeline):
             out = self.model(inputs_embeds=embeds, **inputs, output_attentions=True)
             logits = out.logits[0].float()
             probs = logits.detach().softmax(-1)
-            order = probs.argsort(descending=True).tolist()
+            order = probs.argsort(descending=True).tolist()[:top_k]
             choices = [
                 {"label": labels.get(i, f"LABEL_{i}"), "index": i, "score": float(probs[i])} for i in order
             ]
@@ -214,17 +214,14 @@ class SaliencyPipeline(Pipeline):
             sums = (start.detach()[:, None] + end.detach()[None, :])[first : last + 1, first : last + 1]
             allowed = torch.ones_like(sums, dtype=torch.bool).triu().tril(MAX_ANSWER_TOKENS - 1)
             flat = sums.masked_fill(~allowed, float("-inf")).flatten()
-            best = flat.topk(min(top_k, int(allowed.sum())))
-            spans = [divmod(int(i), sums.shape[1]) for i in best.indices]
-            choices = [
-                {
-                    "label": context[f.words[i][0] : f.words[j][1]],
-                    "start": f.words[i][0],
-                    "end": f.words[j][1],
-                    "score": float(v),
-                }
-                for v, (i, j) in zip(best.values, spans, strict=True)
-            ]
+            best = flat.topk(min(top_k * 4, int(allowed.sum())))  # token spans widened to words may repeat
+            choices, spans = [], []
+            for value, index in zip(best.values.tolist(), best.indices.tolist(), strict=True):
+                i, j = divmod(index, sums.shape[1])
+                a, b = f.words[i][0], f.words[j][1]
+                if len(choices) < top_k and all((c["start"], c["end"]) != (a, b) for c in choices):
+                    choices.append({"label": context[a:b], "start": a, "end": b, "score": value})
+                    spans.append((i, j))
             _check_choice(choice, choices)
             i, j = (first + k for k in spans[choice])
             return out.attentions, choices, start[i] + end[j], [i, j]
