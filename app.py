@@ -19,12 +19,14 @@ from components import (
     classification,
     compare,
     cross_lingual,
+    embedding_map,
     fill_mask,
     generation,
     language_swap,
     logit_lens,
     model_info,
     qa,
+    saliency,
     tokenizer,
     validation,
 )
@@ -51,6 +53,8 @@ TABS = [
     ("Compare languages", compare),
     ("Logit lens", logit_lens),
     ("Language swap", language_swap),
+    ("Embedding map", embedding_map),
+    ("Saliency", saliency),
 ]
 
 
