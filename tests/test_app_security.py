@@ -1,0 +1,381 @@
+"""The served app against a careless or hostile visitor: a real server on a public-mode deployment, driven with
+gradio_client (and by hand where gradio_client cannot send the request: NaN, lone surrogates, too few values).
+
+Each class of bad input gets a clear message, and a normal request answers right after. Absurd checkpoints are
+built in temporary folders and refused before anything is allocated (the server's memory is watched meanwhile);
+server folders, Hub ids and uploads the operator did not allow are refused with one message that names no path.
+Also: the resource guard (xlm/resources.py) against transformers' parameter counts, and the load policy rules.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from _app_server import PeakRSS, call_raw, serving
+
+from components import load_policy
+from components.common import ASSETS_ENV, MODEL_ENV
+from xlm import resources
+from xlm.errors import CorruptCheckpointError, InvalidConfigError
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+MODEL = "tiny-mlm"  # the embedded model of the served app
+RSS_BOUND = 200 * 2**20  # the server may grow by at most this while it refuses an absurd checkpoint
+ABSURD = {  # name → (config.json changes, the message that refuses it)
+    "layers-10000": ({"n_layers": 10_000}, "n_layers = 10,000 is beyond what this app loads (at most 512)"),
+    "huge-shape": (
+        {"emb_dim": 10**6, "vocab_size": 10**9},
+        "emb_dim = 1,000,000 is beyond what this app loads",
+    ),
+    "mismatch": ({"emb_dim": 4096}, "the config does not belong to these weights"),
+    "not-a-number": ({"n_layers": "abc"}, "n_layers must be a whole number"),
+}
+
+
+def _copy_with_config(source: Path, target: Path, **changes) -> Path:
+    shutil.copytree(source, target)
+    config = json.loads((target / "config.json").read_text(encoding="utf-8"))
+    (target / "config.json").write_text(json.dumps(config | changes), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="module")
+def tiny(make_model) -> Path:
+    return make_model("XLMWithLMHeadModel", seed=3)
+
+
+@pytest.fixture(scope="module")
+def allowed(tiny, tmp_path_factory) -> Path:
+    """A folder the operator allows, holding absurd checkpoints and one whose config carries server paths."""
+    root = tmp_path_factory.mktemp("allowed")
+    for name, (changes, _) in ABSURD.items():
+        _copy_with_config(tiny, root / name, **changes)
+    _copy_with_config(
+        tiny, root / "paths", _name_or_path="/home/operator/secret", note="/srv/private/key.txt"
+    )
+    return root
+
+
+@pytest.fixture(scope="module")
+def served(tiny, allowed, tmp_path_factory):
+    """The app on a public deployment: one embedded model, the ``allowed`` folder added by the operator."""
+    import app
+
+    assets = tmp_path_factory.mktemp("assets")
+    shutil.copytree(tiny, assets / MODEL)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(ASSETS_ENV, str(assets))
+        env.delenv(MODEL_ENV, raising=False)
+        env.setenv(load_policy.PUBLIC_ENV, "1")
+        env.setenv(load_policy.ALLOWED_ENV, str(allowed))
+        with serving(app.build_demo()) as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    from gradio_client import Client
+
+    return Client(served, verbose=False)
+
+
+def refused(client, message: str, *args, api_name: str) -> str:
+    """Assert that the call is refused with ``message``; return the whole message."""
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as caught:
+        client.predict(*args, api_name=api_name)
+    assert message in str(caught.value)
+    return str(caught.value)
+
+
+def still_serves(client) -> None:
+    """A normal request answers right: the guesses of the model's own pipeline for the same input."""
+    import os
+
+    from xlm.pipelines import pipeline
+
+    _plot, frame, _files, _words = client.predict(
+        "Das ist ein <mask> .", "de", 3, MODEL, api_name="/fill_mask"
+    )
+    folder = Path(os.environ[ASSETS_ENV]) / MODEL
+    expected = pipeline("fill-mask", folder)("Das ist ein <mask> .", top_k=3, lang="de")
+    assert [row[2] for row in frame["data"]] == [g["token_str"] for g in expected]
+
+
+# -- wrong types and missing values (gradio_client) --------------------------------------------------------------
+TYPES = [
+    ("/fill_mask", (123, "de", 3, MODEL), "Text with <mask> must be text, not a number."),
+    ("/fill_mask", (None, "de", 3, MODEL), "Text with <mask> is missing."),
+    ("/fill_mask", ("Das <mask> .", "de", "abc", MODEL), "Top-k must be a number, not text."),
+    ("/fill_mask", ("Das <mask> .", "de", None, MODEL), "Top-k must be a number, not nothing."),
+    ("/fill_mask", ("Das <mask> .", "de", 2.5, MODEL), "Top-k must be a whole number, not 2.5."),
+    ("/fill_mask", ("Das <mask> .", "de", 3, 123), "Model must be a name or a path, not a number."),
+    ("/fill_mask", ("Das <mask> .", 7.5, 3, MODEL), "Unknown language '7.5'"),
+    ("/cross_lingual", ("Das <mask> .", "de", None, "en", 3, "mean", MODEL), "Translation is missing."),
+    ("/compare", (None, 3, "mean", MODEL), "Sentences is missing."),
+    ("/tokenize", ("Hallo", "de", "yes", MODEL), "Add special tokens must be true or false, not text."),
+    (
+        "/generate",
+        ("Hallo", "de", 5, False, 1.0, 0, 1.0, 10**30, MODEL),
+        "Seed must be between -1 and 4294967295, not 1e+30.",
+    ),
+    (
+        "/generate",
+        ("Hallo", "de", 5, False, 1.0, 0, 1.5, 0, MODEL),
+        "Top-p must be between 0.05 and 1.0, not 1.5.",
+    ),
+    ("/answer", ("Ein Satz .", None, "de", "de", "simple", 2, False, MODEL), "Question is missing."),
+    ("/load_model", (123,), "Local folder or Hub id must be text, not a number."),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "args", "message"), TYPES, ids=[f"{t[0]}-{t[2][:30]}" for t in TYPES])
+def test_wrong_types_and_missing_values(client, endpoint, args, message):
+    refused(client, message, *args, api_name=endpoint)
+    still_serves(client)
+
+
+# -- NaN, infinity, lone surrogates, too few values (by hand) ----------------------------------------------------
+RAW = [
+    ("/fill_mask", '["Das <mask> .", "de", NaN, "tiny-mlm"]', "Top-k must be a finite number, not nan."),
+    ("/fill_mask", '["Das <mask> .", "de", Infinity, "tiny-mlm"]', "Top-k must be a finite number, not inf."),
+    (
+        "/generate",
+        '["Hallo", "de", 5, true, NaN, 0, 1.0, 0, "tiny-mlm"]',
+        "Temperature must be a finite number, not nan.",
+    ),
+    ("/generate", '["Hallo", "de", 5, true, 1.0, 0, 1.0, NaN, "tiny-mlm"]', "Seed must be a finite number"),
+    (
+        "/generate",
+        '["Hallo", "de", -Infinity, true, 1.0, 0, 1.0, 0, "tiny-mlm"]',
+        "New tokens must be a finite",
+    ),
+    (
+        "/fill_mask",
+        '["Das \\ud800 <mask> .", "de", 3, "tiny-mlm"]',
+        "Text with <mask> holds an invalid character at position 4 (a lone surrogate",
+    ),
+    ("/fill_mask", '["Das <mask> .", "\\udfff", 3, "tiny-mlm"]', "Language holds an invalid character"),
+    ("/tokenize", '["ok \\udc80", "de", true, "tiny-mlm"]', "Text holds an invalid character at position 3"),
+    ("/fill_mask", '["Das <mask> ."]', "This request sent 1 value(s); /fill_mask takes 4 (Text with <mask>"),
+    ("/answer", "[]", "This request sent 0 value(s); /answer takes 8"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "data", "message"), RAW, ids=[f"{r[0]}-{r[2][:30]}" for r in RAW])
+def test_nan_surrogates_and_too_few_values(served, client, endpoint, data, message):
+    event, answer = call_raw(served, endpoint, f'{{"data": {data}}}')
+    assert event == "error" and message in answer["error"]
+    still_serves(client)
+
+
+def test_export_survives_text_gradio_cannot_encode(served):
+    """Supplementary characters written as surrogate pairs in JSON are real text: answered, exported."""
+    event, answer = call_raw(
+        served, "/fill_mask", '{"data": ["Das \\ud83d\\ude00 <mask> .", "de", 2, "tiny-mlm"]}'
+    )
+    assert event == "complete", answer
+
+
+# -- huge and costly inputs ----------------------------------------------------------------------------------------
+def test_huge_texts_are_refused_fast(client):
+    started = time.perf_counter()
+    refused(
+        client,
+        "Text is too long: 1,000,000 characters (at most 5,000 here).",
+        "x" * 10**6,
+        "de",
+        True,
+        MODEL,
+        api_name="/tokenize",
+    )
+    refused(
+        client,
+        "Model is too long (1,000,000 characters; at most 200).",
+        "Das <mask> .",
+        "de",
+        3,
+        "m" * 10**6,
+        api_name="/fill_mask",
+    )
+    assert time.perf_counter() - started < 30
+    still_serves(client)
+
+
+def test_many_masks_answer_and_too_many_are_refused(client):
+    from components.limits import MAX_MASKS
+
+    plot, frame, _files, _words = client.predict(
+        " ".join(["<mask>"] * MAX_MASKS), "de", 2, MODEL, api_name="/fill_mask"
+    )
+    assert len(frame["data"]) == 2 * MAX_MASKS and len(json.loads(plot["plot"])["data"]) == MAX_MASKS
+    refused(
+        client,
+        f"Too many masks: {MAX_MASKS + 1} (at most {MAX_MASKS} at once).",
+        " ".join(["<mask>"] * (MAX_MASKS + 1)),
+        "de",
+        2,
+        MODEL,
+        api_name="/fill_mask",
+    )
+    still_serves(client)
+
+
+def test_attention_is_bounded(client):
+    from components.limits import MAX_ATTENTION_WORDS
+
+    words = " ".join(["Haus"] * (MAX_ATTENTION_WORDS + 1))
+    refused(
+        client,
+        f"Too many words for the attention: {MAX_ATTENTION_WORDS + 1} (at most {MAX_ATTENTION_WORDS}",
+        words,
+        "de",
+        "",
+        None,
+        "mean",
+        "mean",
+        MODEL,
+        api_name="/attention",
+    )
+    still_serves(client)
+
+
+# -- absurd checkpoints: refused before anything is allocated ---------------------------------------------------
+@pytest.mark.parametrize("name", list(ABSURD))
+def test_absurd_config_is_refused_before_allocating(client, allowed, name):
+    with PeakRSS() as peak:
+        started = time.perf_counter()
+        message = refused(client, ABSURD[name][1], str(allowed / name), api_name="/load_model")
+        elapsed = time.perf_counter() - started
+    assert peak.growth < RSS_BOUND, f"the server grew by {peak.growth / 2**20:.0f} MB"
+    assert elapsed < 10 and str(allowed) not in message
+    still_serves(client)
+
+
+def test_config_is_shown_without_server_paths(client, allowed):
+    card, details, _picker = client.predict(str(allowed / "paths"), api_name="/load_model")
+    shown = card + json.dumps(details)
+    assert "/home/operator" not in shown and "/srv/private" not in shown and str(allowed) not in shown
+    assert details["config"]["note"] == "key.txt"
+
+
+# -- who may load what -------------------------------------------------------------------------------------------
+def test_forbidden_paths_get_one_message_without_the_path(client, tiny, tmp_path):
+    """A folder, a file, a missing path, a parent path, a Hub id, a real checkpoint outside the allowed folder:
+    the same words for all (no oracle of what exists), and none of them echoed."""
+    (tmp_path / "a-file.txt").write_text("x")
+    candidates = [
+        str(tmp_path),
+        str(tmp_path / "a-file.txt"),
+        "/no/such/folder",
+        "../../etc",
+        "someone/model",
+        str(tiny),
+    ]
+    messages = set()
+    for path in candidates:
+        for endpoint, args in (("/load_model", (path,)), ("/fill_mask", ("Das <mask> .", "de", 2, path))):
+            message = refused(client, load_policy.NOT_OFFERED, *args, api_name=endpoint)
+            assert path not in message
+            messages.add(message)
+    assert len(messages) == 1
+    still_serves(client)
+
+
+def test_uploads_are_never_models(served, client, tiny, monkeypatch):
+    import httpx
+
+    files = [("files", (name, (tiny / name).read_bytes())) for name in ("config.json", "model.safetensors")]
+    uploaded = [Path(p) for p in httpx.post(served + "gradio_api/upload", files=files, timeout=60).json()]
+    cache = Path(load_policy.forbidden_roots()[0])
+    monkeypatch.setenv(
+        load_policy.ALLOWED_ENV, f"{cache},{uploaded[0].parent}"
+    )  # even where the operator allows it
+    for public in ("1", "0"):
+        monkeypatch.setenv(load_policy.PUBLIC_ENV, public)
+        for path in {uploaded[0].parent, uploaded[0]}:
+            message = refused(client, load_policy.UPLOADED, str(path), api_name="/load_model")
+            assert str(cache) not in message
+    still_serves(client)
+
+
+def test_policy_defaults(monkeypatch):
+    for name in (load_policy.PUBLIC_ENV, "SPACE_ID", "GRADIO_SERVER_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    assert not load_policy.public()  # bound to localhost by default
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    assert load_policy.public()
+    monkeypatch.setenv(load_policy.PUBLIC_ENV, "0")
+    assert not load_policy.public()  # the operator's word wins
+    monkeypatch.delenv("GRADIO_SERVER_NAME")
+    monkeypatch.delenv(load_policy.PUBLIC_ENV)
+    monkeypatch.setenv("SPACE_ID", "someone/space")
+    assert load_policy.public()
+
+
+# -- the resource guard --------------------------------------------------------------------------------------------
+SHARED_CONFIGS = ["xlm-mlm-en-2048", "xlm-mlm-ende-1024", "xlm-mlm-100-1280", "xlm-clm-enfr-1024"]
+
+
+@pytest.mark.parametrize("name", SHARED_CONFIGS)
+def test_config_parameters_match_transformers(shared_data, name):
+    """The parameters a config implies, against transformers' model built on the meta device (biases and norms
+    are left out of ours: within 1 %, never above)."""
+    import torch
+    import transformers
+
+    config = json.loads((shared_data / "hf-configs" / f"{name}.json").read_text(encoding="utf-8"))
+    with torch.device("meta"):
+        reference = transformers.XLMWithLMHeadModel(transformers.XLMConfig(**config)).num_parameters()
+    ours = resources.config_parameters(config)
+    assert 0.99 * reference <= ours <= reference
+
+
+def test_weight_footprint_reads_headers_only(tiny):
+    from safetensors import safe_open
+
+    with safe_open(str(tiny / "model.safetensors"), "pt") as weights:
+        tensors = [weights.get_tensor(k) for k in weights.keys()]  # noqa: SIM118
+    parameters, nbytes = resources.weight_footprint(tiny)
+    assert parameters == sum(t.numel() for t in tensors)
+    assert nbytes == sum(t.numel() * t.element_size() for t in tensors)
+
+
+def test_guard_compares_with_memory_and_budget(tiny):
+    found = resources.check(tiny)
+    with pytest.raises(resources.ModelTooLargeError, match="the app's model budget: pick a smaller model"):
+        resources.check(tiny, budget_bytes=found.needed_bytes - 1)
+    with pytest.raises(resources.ModelTooLargeError, match="available on this machine"):
+        resources.check(tiny, available_bytes=found.needed_bytes - 1)
+
+
+def test_corrupt_headers_are_refused(tiny, tmp_path):
+    folder = _copy_with_config(tiny, tmp_path / "cut")
+    data = (folder / "model.safetensors").read_bytes()
+    (folder / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptCheckpointError, match="lies outside the file"):
+        resources.footprint(folder)
+    (folder / "model.safetensors").write_bytes((2**40).to_bytes(8, "little") + b"{}")
+    with pytest.raises(CorruptCheckpointError, match="header larger than the file"):
+        resources.footprint(folder)
+    with pytest.raises(InvalidConfigError, match="n_layers must be a whole number"):
+        resources.config_parameters({"emb_dim": 8, "n_layers": True})
+
+
+def test_bad_input_leaves_no_traceback_in_the_log(served, client, capfd):
+    """Expected bad input is answered, not logged as a crash."""
+    capfd.readouterr()
+    call_raw(served, "/fill_mask", '{"data": ["Das <mask> .", "de", NaN, "tiny-mlm"]}')
+    call_raw(served, "/fill_mask", '{"data": ["x"]}')
+    refused(
+        client, "Top-k must be a number, not text.", "Das <mask> .", "de", "abc", MODEL, api_name="/fill_mask"
+    )
+    refused(client, load_policy.NOT_OFFERED, "/etc", api_name="/load_model")
+    refused(client, "No mask token", "Kein Maskenwort .", "de", 2, MODEL, api_name="/fill_mask")
+    assert "Traceback" not in capfd.readouterr().err
