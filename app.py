@@ -29,6 +29,7 @@ from components import (
     saliency,
     tokenizer,
     validation,
+    zerogpu,
 )
 
 TITLE = "XLM Explorer"
@@ -76,6 +77,7 @@ def build_demo() -> gr.Blocks:
                 card, details = model_info.build(model, ready)
         demo.load(model_info._describe, model, [card, details], api_name=False)
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    zerogpu.use_zerogpu(demo)  # on ZeroGPU Spaces: a GPU for each model call; elsewhere nothing changes
     validation.harden(demo)  # raw values checked before Gradio preprocesses them
     return demo
 
