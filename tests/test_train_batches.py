@@ -130,10 +130,10 @@ def test_mixed_batches_hold_several_languages_of_similar_length():
     for k in range(20):
         batch = sampler(k)
         assert torch.equal(batch["input_ids"], sampler(k)["input_ids"])  # still a function of the step
-        assert batch["attention_mask"].sum() <= 1024
+        assert batch["attention_mask"].sum() <= 1024 and batch["input_ids"].numel() <= 1.25 * 1024
         first = batch["langs"][:, 0]
         n_langs.append(len(set(first.tolist())))
         lengths = batch["attention_mask"].sum(1).float()
         spreads.append(float(lengths.max() - lengths.min()))
     assert max(n_langs) >= 3 and np.mean(n_langs) > 2
-    assert np.median(spreads) <= 12  # one point of each language's length distribution: similar rows
+    assert np.median(spreads) <= 4  # one row length for the batch: similar rows, little padding

@@ -156,7 +156,8 @@ class BatchSampler:
     ``k`` depends only on ``(seed, k)``: a resumed run draws exactly the batches it would have drawn. Each batch
     picks an objective (TLM with probability ``tlm_share``), ``mix`` languages (``alpha``-smoothed over tokens,
     with replacement) and in each language's length-sorted pool a run of neighbours of ``max_tokens / mix``
-    tokens, all at one random point of the length distribution (so the rows of a batch have similar lengths).
+    tokens, all starting at one row length (drawn from the first language's pool), so that the rows of a batch
+    have similar lengths and padding stays small.
     ``mix=1``: one language a batch, as in the original XLM.
     """
 
@@ -191,8 +192,11 @@ class BatchSampler:
             starts = [int(rng.integers(len(pools[langs[0]])))]
         else:
             langs = [keys[i] for i in rng.choice(len(keys), size=self.mix, p=probs)]
-            where = rng.random()
-            starts = [int(where * len(pools[lang])) for lang in langs]
+            first = pools[langs[0]]
+            width = first.sizes[int(rng.integers(len(first)))]  # one row length for the whole batch
+            starts = [
+                min(int(np.searchsorted(pools[lang].sizes, width)), len(pools[lang]) - 1) for lang in langs
+            ]
         examples = []
         for lang, start in zip(langs, starts, strict=True):
             pool = pools[lang]
