@@ -157,7 +157,13 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         )
         with gr.Column(scale=1):
             lang = language_picker(langs, own0, "Its own language")
-            other = gr.Dropdown(other_choices(langs), value=other0, label="Swap in", interactive=bool(langs))
+            other = gr.Dropdown(
+                other_choices(langs),
+                value=other0,
+                label="Swap in",
+                allow_custom_value=True,  # an unknown code gets the model's message listing its languages
+                interactive=bool(langs),
+            )
     with gr.Row():
         top_k = gr.Slider(1, limits.MAX_TOP_K, value=5, step=1, label="Top-k")
         layer = gr.Dropdown(layers, value=MEAN, label="Attention layer (mean = all layers)")

@@ -48,7 +48,7 @@ def answer_by_layer(lens: dict[str, Any]) -> go.Figure:
         secondary_y=True,
     )
     fig.update_xaxes(title_text="layer (0 = embeddings)", dtick=1)
-    fig.update_yaxes(title_text="probability", range=[0, 1], secondary_y=False)
+    fig.update_yaxes(title_text="probability", rangemode="tozero", secondary_y=False)
     fig.update_yaxes(title_text="rank (log)", type="log", autorange="reversed", secondary_y=True)
     fig.update_layout(legend={"orientation": "h", "y": -0.25})
     return _layout(fig, f"The final answer “{answer}” at every layer", 380)
@@ -78,12 +78,16 @@ def lens_heatmap(lens: dict[str, Any]) -> go.Figure:
 
 
 def swap_bars(out: dict[str, Any]) -> go.Figure:
-    """Per mask (rows), the top-k guesses with the own language (left) and with the other (right)."""
+    """Per mask (rows), the top-k guesses with the own language (left) and with the other (right), on one
+    probability scale."""
     runs = out["runs"]
     per_run = [masks_of(run["predictions"]) for run in runs]
     n_masks = len(per_run[0])
     titles = [f"mask {m + 1}: {label(run)}" for m in range(n_masks) for run in runs]
     fig = make_subplots(rows=n_masks, cols=2, subplot_titles=titles, horizontal_spacing=0.15)
+    top = max(
+        g["score"] for masks in per_run for guesses in masks for g in guesses
+    )  # one scale for both runs
     for col, (masks, colour) in enumerate(zip(per_run, (BAR, PAIR_BAR), strict=True), start=1):
         for row, guesses in enumerate(masks, start=1):
             fig.add_trace(
@@ -97,7 +101,7 @@ def swap_bars(out: dict[str, Any]) -> go.Figure:
                 row=row,
                 col=col,
             )
-            fig.update_xaxes(range=[0, 1], title_text="probability", row=row, col=col)
+            fig.update_xaxes(range=[0, min(1.0, 1.15 * top)], title_text="probability", row=row, col=col)
     fig.update_layout(showlegend=False)
     k = max(len(g) for masks in per_run for g in masks)
     return _layout(fig, "Guesses with each language embedding", 120 + n_masks * (60 + 26 * k))
