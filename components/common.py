@@ -32,7 +32,7 @@ from xlm.registry import family_of, read_config
 from . import catalogue, load_policy
 
 REPO = Path(__file__).resolve().parents[1]
-MODEL_ENV = "XLM_EXPLORER_MODEL"  # the default model: a folder or Hub id
+MODEL_ENV = load_policy.DEFAULT_MODEL_ENV  # the default model: a folder or Hub id (the operator allows it)
 ASSETS_ENV = "XLM_EXPLORER_ASSETS"  # where the embedded models are (default: assets/ of the repo)
 EXPORT_DIR = Path(tempfile.gettempdir()) / "xlm-explorer-exports"
 EXPORT_MAX_AGE_S = 3600  # exports older than this are deleted (Gradio has served its own copy by then)
@@ -47,6 +47,9 @@ TASK_ROLES: dict[str, frozenset[str]] = {
     "token-classification": frozenset({"token-classification"}),
 }
 EXPECTED_ERRORS = (XLMError, ValueError, KeyError, OSError)
+EXPORT_FAILED = (
+    "The download files could not be written on the server (disk full?): the results are shown without them."
+)
 OUT_OF_MEMORY = "Not enough memory for this request: try a shorter input or a smaller model."
 LOG = logging.getLogger("xlm_explorer")
 # An absolute path in a message (not a URL, not a Hub id): shown by its last part only.
@@ -337,9 +340,21 @@ def friendly(fn: Callable) -> Callable:
 
 
 def export(stem: str, data: Any, rows: Iterable[dict[str, Any]] | None = None) -> list[str]:
-    """Write ``data`` as JSON (and ``rows`` as CSV) to fresh files; return their paths for a gr.File."""
+    """Write ``data`` as JSON (and ``rows`` as CSV) to fresh files; return their paths for a gr.File. When they
+    cannot be written (a full disk), nothing half-written is kept and the visitor is warned: the results are shown
+    without downloads."""
     _prune(EXPORT_DIR, EXPORT_MAX_AGE_S)
     folder = EXPORT_DIR / uuid.uuid4().hex[:12]
+    try:
+        return _write_export(folder, stem, data, rows)
+    except OSError as err:
+        shutil.rmtree(folder, ignore_errors=True)
+        LOG.warning("export not written: %s", err.strerror or type(err).__name__)
+        gr.Warning(EXPORT_FAILED)
+        return []
+
+
+def _write_export(folder: Path, stem: str, data: Any, rows: Iterable[dict[str, Any]] | None) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{stem}.json"]
     paths[0].write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -1,7 +1,8 @@
 """Which models a visitor may load: the operator's choice, read from the environment at each request.
 
 - The embedded models (assets/) and the official checkpoints of the catalogue may always be loaded.
-- ``XLM_EXPLORER_ALLOWED_MODELS``: more Hub ids or server folders, comma-separated (a folder allows its sub-folders).
+- ``XLM_EXPLORER_ALLOWED_MODELS``: more Hub ids or server folders, comma-separated (a folder allows its sub-folders);
+  the default model ``XLM_EXPLORER_MODEL`` is allowed too.
 - Anything else (any Hub id, any server folder) only on a private deployment: ``XLM_EXPLORER_PUBLIC=1`` makes it
   public, ``0`` private; unset, it is public on Spaces (``SPACE_ID``) or when bound beyond localhost
   (``GRADIO_SERVER_NAME``).
@@ -17,6 +18,7 @@ import os
 import tempfile
 from pathlib import Path
 
+DEFAULT_MODEL_ENV = "XLM_EXPLORER_MODEL"  # the operator's default model: allowed like the listed ones
 PUBLIC_ENV = "XLM_EXPLORER_PUBLIC"
 ALLOWED_ENV = "XLM_EXPLORER_ALLOWED_MODELS"
 LOOPBACK = {"", "127.0.0.1", "localhost", "::1"}
@@ -44,8 +46,9 @@ def note() -> str:
 
 
 def allowed_extra() -> list[str]:
-    """The operator's additions (``XLM_EXPLORER_ALLOWED_MODELS``)."""
-    return [entry.strip() for entry in os.environ.get(ALLOWED_ENV, "").split(",") if entry.strip()]
+    """The operator's additions: ``XLM_EXPLORER_ALLOWED_MODELS`` and the default model ``XLM_EXPLORER_MODEL``."""
+    listed = f"{os.environ.get(ALLOWED_ENV, '')},{os.environ.get(DEFAULT_MODEL_ENV, '')}"
+    return [entry.strip() for entry in listed.split(",") if entry.strip()]
 
 
 def forbidden_roots() -> list[Path]:

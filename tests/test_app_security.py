@@ -337,6 +337,28 @@ def test_config_parameters_match_transformers(shared_data, name):
     assert 0.99 * reference <= ours <= reference
 
 
+@pytest.mark.parametrize(
+    "repo", ["FacebookAI/xlm-roberta-base", "FacebookAI/xlm-roberta-large", "facebook/xlm-roberta-xl"]
+)
+def test_config_parameters_match_transformers_xlmr(repo):
+    """The same for XLM-R shapes (the catalogue's), against transformers' masked LM on the meta device."""
+    import torch
+    import transformers
+
+    from components.catalogue import BY_REPO
+
+    checkpoint = BY_REPO[repo]
+    classes = {
+        "xlm-roberta": (transformers.XLMRobertaConfig, transformers.XLMRobertaForMaskedLM),
+        "xlm-roberta-xl": (transformers.XLMRobertaXLConfig, transformers.XLMRobertaXLForMaskedLM),
+    }
+    config_class, model_class = classes[checkpoint.model_type]
+    with torch.device("meta"):
+        reference = model_class(config_class(**checkpoint.shape)).num_parameters()
+    ours = resources.config_parameters(checkpoint.shape)
+    assert 0.99 * reference <= ours <= reference
+
+
 def test_weight_footprint_reads_headers_only(tiny):
     from safetensors import safe_open
 
@@ -379,3 +401,63 @@ def test_bad_input_leaves_no_traceback_in_the_log(served, client, capfd):
     refused(client, load_policy.NOT_OFFERED, "/etc", api_name="/load_model")
     refused(client, "No mask token", "Kein Maskenwort .", "de", 2, MODEL, api_name="/fill_mask")
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_operator_choices_are_allowed_in_public(monkeypatch, tmp_path):
+    monkeypatch.setenv(load_policy.PUBLIC_ENV, "1")
+    monkeypatch.setenv(load_policy.ALLOWED_ENV, f"someone/model, {tmp_path}")
+    monkeypatch.setenv(load_policy.DEFAULT_MODEL_ENV, "/srv/models/default")
+    assert load_policy.may_load("someone/model") is None
+    assert load_policy.may_load(str(tmp_path / "sub" / "folder")) is None
+    assert load_policy.may_load("/srv/models/default") is None
+    assert load_policy.may_load("someone/other") == load_policy.NOT_OFFERED
+    assert load_policy.may_load(str(tmp_path.parent)) == load_policy.NOT_OFFERED
+
+
+# -- bounded exports -----------------------------------------------------------------------------------------------
+def test_big_attention_exports_hold_the_mean_over_heads():
+    import numpy as np
+
+    from components.attention import export_rows
+    from components.limits import EXPORT_CELLS
+
+    rng = np.random.default_rng(0)
+    n = int((EXPORT_CELLS / 8) ** 0.5) + 4  # 2 layers x 4 heads x n x n > EXPORT_CELLS
+    att = rng.random((2, 4, n, n), dtype=np.float32)
+    shown, rows = export_rows({"tokens": ["t"] * n, "attentions": att})
+    assert len(rows) == 2 * n * n and {r["head"] for r in rows} == {"mean"}
+    assert rows[n + 1]["weight"] == pytest.approx(float(att[0, :, 1, 1].mean()), abs=1e-4)
+    assert np.asarray(shown["attentions"]).shape == (2, 1, n, n) and "mean over heads" in shown["note"]
+    small = att[:, :, :8, :8]
+    _, rows = export_rows({"tokens": ["t"] * 8, "attentions": small})
+    assert len(rows) == small.size and rows[-1]["head"] == 3
+
+
+DISK_FULL = """
+import json, resource, signal, sys
+from pathlib import Path
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+from components import common
+common.EXPORT_DIR = Path(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_FSIZE, (64, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+files = common.export("big", {"text": "x" * 1000}, [{"a": 1}])
+print(json.dumps({"files": files, "left": [str(p) for p in Path(sys.argv[1]).rglob("*")]}))
+"""
+
+
+def test_export_on_a_full_disk_keeps_nothing_and_answers(tmp_path):
+    """Files cannot grow past 64 bytes (RLIMIT_FSIZE, as a full disk): no files, nothing half-written, no crash."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", DISK_FULL, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out == {"files": [], "left": []}
+    assert "export not written: File too large" in result.stderr

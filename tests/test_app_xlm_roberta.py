@@ -54,7 +54,8 @@ def config_of(path: str) -> dict:
 
 # -- every endpoint on XLM-R -------------------------------------------------------------------------------------
 def test_every_endpoint_is_named(client):
-    assert set(client.view_api(return_format="dict", print_info=False)["named_endpoints"]) == ENDPOINTS
+    """The endpoints of test_app.py are all here (newer tabs' ones are checked there)."""
+    assert set(client.view_api(return_format="dict", print_info=False)["named_endpoints"]) >= ENDPOINTS
 
 
 def test_fetch_model_returns_the_local_folder(client, model):
