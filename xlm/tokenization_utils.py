@@ -17,6 +17,7 @@ import json
 import os
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -49,6 +50,44 @@ Layout = tuple[
 ]  # special ids before the first text, after it, after the second
 Trace = list[dict[str, Any]]  # the inspector's steps: {"step": name, "output": str | list[str]}
 TokenizerT = TypeVar("TokenizerT", bound="PreTrainedTokenizer")
+
+
+@dataclass(frozen=True)
+class AddedToken:
+    """transformers' ``AddedToken``: a token added to the vocabulary, and where a text matches it. ``single_word``:
+    not inside a word (the family says what a word boundary is); ``lstrip`` / ``rstrip``: the whitespace on its
+    left / right goes with it; ``normalized`` (default: not ``special``): matched as the family normalises text
+    (XLM lowercases such a token when it lowercases texts). transformers' and tokenizers' ``AddedToken`` objects
+    are accepted wherever this one is."""
+
+    content: str
+    single_word: bool = False
+    lstrip: bool = False
+    rstrip: bool = False
+    special: bool = False
+    normalized: bool | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, str) or not self.content:
+            raise InputError(f"An added token is a non-empty string, got {self.content!r}.")
+        if self.normalized is None:
+            object.__setattr__(self, "normalized", not self.special)
+
+    def __str__(self) -> str:
+        return self.content
+
+    @classmethod
+    def of(cls, token: Any, special: bool = False) -> AddedToken:
+        """A string, or any object with ``AddedToken``'s attributes (transformers', tokenizers', a saved dict)."""
+        if isinstance(token, str):
+            return cls(token, special=special)
+        fields = ("content", "single_word", "lstrip", "rstrip", "special", "normalized")
+        if isinstance(token, dict):
+            return cls(**{k: token[k] for k in fields if k in token})
+        if not isinstance(getattr(token, "content", None), str):
+            raise InputError(f"add_tokens takes non-empty strings or AddedToken objects, got {token!r}.")
+        values = {k: getattr(token, k) for k in fields if hasattr(token, k)}
+        return cls(**{**values, "special": values.get("special", False) or special})
 
 
 class BatchEncoding(dict):
@@ -124,6 +163,12 @@ class PreTrainedTokenizer:
     #: Whether ``longest_first`` cuts a pair as transformers' fast tokenizers do (the shorter text keeps at most
     #: half of the room) rather than as its slow ones (one token at a time from the longer text).
     pair_truncation_halves: ClassVar[bool] = False
+    #: ``return_length`` as transformers' fast tokenizers give it (the padded length, a list even for one text)
+    #: rather than as its slow ones (a batch's lengths before padding; one text's padded length, as an int).
+    length_after_padding: ClassVar[bool] = False
+    #: What may not touch a ``single_word`` added token on either side (a regex character class): a word character
+    #: for transformers' fast tokenizers, anything but a space for its slow ones.
+    word_character: ClassVar[str] = r"\w"
     #: Language assumed when none is given.
     default_lang: ClassVar[str | None] = None
     #: The model inputs that ``__call__`` and :meth:`pad` return by default (as in transformers).
@@ -151,6 +196,7 @@ class PreTrainedTokenizer:
         self.decoder = {i: t for t, i in vocab.items()}
         self.added_tokens_encoder: dict[str, int] = {}
         self.added_tokens_decoder: dict[int, str] = {}
+        self.added_token_rules: dict[str, AddedToken] = {}  # how each added token is matched in a text
         self.clean_up_tokenization_spaces = clean_up_tokenization_spaces
         self.model_max_length = model_max_length
         self.padding_side = _side(padding_side, "padding_side")
@@ -172,8 +218,21 @@ class PreTrainedTokenizer:
             )
         )
         self.all_special_ids = [self.convert_tokens_to_ids(t) for t in self.all_special_tokens]
-        by_length = sorted({*self.all_special_tokens, *self.added_tokens_encoder}, key=len, reverse=True)
-        self._special_pattern = re.compile("|".join(re.escape(t) for t in by_length))
+        # a special token outside the vocabulary (set by attribute) is not looked for: as in transformers, it is
+        # not a token until saved and reloaded (then added after the vocabulary)
+        known = [t for t in self.all_special_tokens if t in self.encoder or t in self.added_tokens_encoder]
+        self._matched_tokens = sorted({*known, *self.added_tokens_encoder}, key=len, reverse=True)
+        self._special_pattern = re.compile("|".join(self._token_pattern(t) for t in self._matched_tokens))
+
+    def _token_pattern(self, token: str) -> str:
+        """The regex of one added or special token in a text, its own stretch as the group: whitespace around it
+        where it strips it, and no word character beside it where it is a single word."""
+        rule = self.added_token_rules.get(token, AddedToken(token, special=True))
+        core = re.escape(token)
+        if rule.single_word:
+            core = f"(?<!{self.word_character}){core}(?!{self.word_character})"
+        left, right = (r"\s*" if strip else "" for strip in (rule.lstrip, rule.rstrip))
+        return f"{left}({core}){right}"
 
     # -- family hooks ----------------------------------------------------------------------------------------------
 
@@ -241,23 +300,31 @@ class PreTrainedTokenizer:
     def get_vocab(self) -> dict[str, int]:
         return {**self.encoder, **self.added_tokens_encoder}
 
-    def add_tokens(self, new_tokens: str | Sequence[str], special_tokens: bool = False) -> int:
-        """Add tokens to the vocabulary (ids from ``len(self)`` on); they are never split, in any text. With
-        ``special_tokens`` they also join the special tokens (skipped by ``decode(skip_special_tokens=True)``).
+    def add_tokens(
+        self, new_tokens: str | AddedToken | Sequence[str | AddedToken], special_tokens: bool = False
+    ) -> int:
+        """Add tokens (strings or :class:`AddedToken`) to the vocabulary (ids from ``len(self)`` on); they are never
+        split, in any text, and matched as their ``lstrip`` / ``rstrip`` / ``single_word`` / ``normalized`` say.
+        With ``special_tokens`` they also join the special tokens (skipped by ``decode(skip_special_tokens=True)``).
         Returns how many were new."""
-        tokens = [new_tokens] if isinstance(new_tokens, str) else list(new_tokens)
+        many = isinstance(new_tokens, Sequence) and not isinstance(new_tokens, str)
         added = 0
-        for token in tokens:
-            if not isinstance(token, str) or not token:
-                raise InputError(f"add_tokens takes non-empty strings, got {token!r}.")
+        for given in new_tokens if many else [new_tokens]:
+            rule = self._normalize_added(AddedToken.of(given, special=special_tokens))
+            token = rule.content
+            self.added_token_rules[token] = rule
             if token not in self.encoder and token not in self.added_tokens_encoder:
                 self.added_tokens_encoder[token] = len(self)
                 self.added_tokens_decoder[len(self) - 1] = token
                 added += 1
-            if special_tokens and token not in self.all_special_tokens:
+            if rule.special and token not in self.all_special_tokens:
                 self.additional_special_tokens.append(token)
         self._refresh_specials()
         return added
+
+    def _normalize_added(self, token: AddedToken) -> AddedToken:
+        """The token as the family stores it (a hook: XLM lowercases normalized ones, as transformers does)."""
+        return token
 
     def add_special_tokens(self, special_tokens_dict: dict[str, str | Sequence[str]]) -> int:
         """Add special tokens, by attribute (``{"pad_token": "<pad>"}`` sets ``pad_token``) or as
@@ -266,9 +333,9 @@ class PreTrainedTokenizer:
         for name, value in special_tokens_dict.items():
             if name == "additional_special_tokens":
                 added += self.add_tokens(list(value), special_tokens=True)
-            elif name in SPECIAL_TOKEN_ATTRIBUTES and isinstance(value, str):
+            elif name in SPECIAL_TOKEN_ATTRIBUTES and isinstance(value, str | AddedToken):
                 added += self.add_tokens(value, special_tokens=True)
-                setattr(self, name, value)
+                setattr(self, name, str(value))
             else:
                 raise InputError(
                     f"add_special_tokens takes {', '.join(SPECIAL_TOKEN_ATTRIBUTES)} (a token each) or "
@@ -354,16 +421,18 @@ class PreTrainedTokenizer:
             )
         return lang
 
-    def _chunks(self, text: str) -> Iterable[tuple[int, int, bool]]:
-        """(start, end, is_special_token) stretches of ``text``: special tokens written in it stay whole."""
+    def _chunks(self, text: str) -> Iterable[tuple[int, int, str | None]]:
+        """(start, end, token) stretches of ``text``: the added and special tokens written in it, whole (``token``
+        is the one matched; its stretch takes in the whitespace it strips, as transformers' offsets do), and the
+        text between them (``token`` None)."""
         start = 0
-        for match in self._special_pattern.finditer(text):
+        for match in self._special_pattern.finditer(text) if self._matched_tokens else ():
             if match.start() > start:
-                yield start, match.start(), False
-            yield match.start(), match.end(), True
+                yield start, match.start(), None
+            yield match.start(), match.end(), self._matched_tokens[(match.lastindex or 1) - 1]
             start = match.end()
         if start < len(text) or not text:
-            yield start, len(text), False
+            yield start, len(text), None
 
     def _encode(self, text: str, lang: str | None, with_offsets: bool) -> Encoded:
         """Ids and pieces of ``text`` (no special tokens added), and their offsets when ``with_offsets``."""
@@ -372,10 +441,10 @@ class PreTrainedTokenizer:
         ids: list[int] = []
         pieces: list[str] = []
         spans: list = []
-        for start, end, special in self._chunks(text):
-            if special:
-                ids.append(self.convert_tokens_to_ids(text[start:end]))
-                pieces.append(text[start:end])
+        for start, end, token in self._chunks(text):
+            if token is not None:
+                ids.append(self.convert_tokens_to_ids(token))
+                pieces.append(token)
                 spans.append((start, end))
                 continue
             chunk_ids, chunk_pieces, chunk_spans = self._encode_chunk(text[start:end], lang, with_offsets)
@@ -538,6 +607,7 @@ class PreTrainedTokenizer:
         return_overflowing_tokens: bool = False,
         return_special_tokens_mask: bool = False,
         return_offsets_mapping: bool = False,
+        return_length: bool = False,
         return_langs: bool = False,
     ) -> BatchEncoding:
         """The model inputs of encoded texts: special tokens added (``add_special_tokens``), cut to ``max_length``
@@ -549,7 +619,8 @@ class PreTrainedTokenizer:
         ``return_overflowing_tokens``: a text too long for ``max_length`` gives several rows, windows that overlap
         by ``stride`` tokens (the text cut by ``only_first``/``only_second`` for a pair, the other repeated), and
         ``overflow_to_sample_mapping`` names each row's example; the output is then always a batch (as
-        transformers' fast tokenizers give it)."""
+        transformers' fast tokenizers give it). ``return_length``: each row's length, as
+        :attr:`length_after_padding` says."""
         if truncation is None:  # transformers: a max_length without padding means truncation
             truncation = max_length is not None and padding in (False, "do_not_pad")
         strategy = _truncation_strategy(truncation)
@@ -578,14 +649,22 @@ class PreTrainedTokenizer:
                 samples.append(index)
         wanted.update(word_ids=True, sequence_ids=True)
         columns = {key: [row[key] for row in rows] for key, on in wanted.items() if on}
+        lengths = [len(ids) for ids in columns["input_ids"]]
         columns = self._pad(columns, padding, max_length, pad_to_multiple_of, padding_side)
         positions = {key: columns.pop(key) for key in ("word_ids", "sequence_ids")}
         if return_overflowing_tokens:
             batched = True
             columns["overflow_to_sample_mapping"] = samples
+        if return_length:  # a slow tokenizer counts a batch before padding, one text padded
+            padded = self.length_after_padding or not batched
+            columns["length"] = [len(ids) for ids in columns["input_ids"]] if padded else lengths
         if return_tensors is not None:
             return BatchEncoding(_to_tensors(columns, return_tensors), **positions)
-        return BatchEncoding(columns if batched else {k: v[0] for k, v in columns.items()}, **positions)
+        if not batched:
+            # a fast tokenizer's one text keeps its length as a list
+            keep = {"length"} if self.length_after_padding else set()
+            columns = {k: v if k in keep else v[0] for k, v in columns.items()}
+        return BatchEncoding(columns, **positions)
 
     def _wants(self, key: str, asked: bool | None) -> bool:
         """Whether to return the column ``key``: as asked, else whether it is one of :attr:`model_input_names`."""
@@ -737,6 +816,10 @@ class PreTrainedTokenizer:
             "clean_up_tokenization_spaces": self.clean_up_tokenization_spaces,
             "padding_side": self.padding_side,
             "truncation_side": self.truncation_side,
+            # as transformers writes it: each added token's id and how it is matched
+            "added_tokens_decoder": {
+                str(index): asdict(self._rule(token)) for index, token in self.added_tokens_decoder.items()
+            },
         }
         special_map = {**self.special_tokens_map, "additional_special_tokens": self.additional_special_tokens}
         written = []
@@ -780,19 +863,49 @@ class PreTrainedTokenizer:
         if (folder / TOKENIZER_CONFIG_FILE).is_file():
             settings.update(cls._settings_from_tokenizer_config(read_json(folder / TOKENIZER_CONFIG_FILE)))
         settings.update(kwargs)
-        added = read_json(folder / ADDED_TOKENS_FILE) if (folder / ADDED_TOKENS_FILE).is_file() else {}
+        saved = cls._saved_added_tokens(folder)
         extra = settings.get("additional_special_tokens")
-        if added and extra is not None:  # added special tokens are not in the vocabulary files: added below
-            settings["additional_special_tokens"] = [t for t in extra if t not in added]
+        if saved and extra is not None:  # added special tokens are not in the vocabulary files: added below
+            settings["additional_special_tokens"] = [t for t in extra if t not in saved]
         tokenizer = cls._from_folder(folder, settings)
-        for token, index in sorted(added.items(), key=lambda item: item[1]):
-            tokenizer.add_tokens(token, special_tokens=token in (extra or ()))
+        for token, (index, rule) in sorted(saved.items(), key=lambda item: item[1][0]):
+            rule = AddedToken.of(rule or token, special=token in (extra or ()))
+            if token in tokenizer.encoder or index < len(tokenizer):  # in the vocabulary: how it is matched
+                tokenizer.added_token_rules[token] = rule
+                tokenizer._refresh_specials()
+                continue
+            tokenizer.add_tokens(rule)
             if tokenizer.convert_tokens_to_ids(token) != index:
                 raise CorruptCheckpointError(
-                    f"{folder / ADDED_TOKENS_FILE} gives {token!r} the id {index}, but the next free id is "
+                    f"{folder.name} gives the added token {token!r} the id {index}, but the next free id is "
                     f"{tokenizer.convert_tokens_to_ids(token)}."
                 )
+        if extra:  # in the order the files give them, those of the vocabulary files and the added ones alike
+            tokenizer.additional_special_tokens = list(
+                dict.fromkeys([*extra, *tokenizer.additional_special_tokens])
+            )
+            tokenizer._refresh_specials()
         return tokenizer
+
+    def _rule(self, token: str) -> AddedToken:
+        """How ``token`` (an added or special one) is matched in a text."""
+        return self.added_token_rules.get(token) or AddedToken(
+            token, special=token in self.all_special_tokens
+        )
+
+    @classmethod
+    def _saved_added_tokens(cls, folder: Path) -> dict[str, tuple[int, dict[str, Any] | None]]:
+        """token -> (id, its AddedToken fields or None) of the tokens a folder adds to the vocabulary files:
+        added_tokens.json, and the ``added_tokens_decoder`` transformers writes into tokenizer_config.json."""
+        found: dict[str, tuple[int, dict[str, Any] | None]] = {}
+        if (folder / ADDED_TOKENS_FILE).is_file():
+            found = {token: (index, None) for token, index in read_json(folder / ADDED_TOKENS_FILE).items()}
+        if (folder / TOKENIZER_CONFIG_FILE).is_file():
+            decoder = read_json(folder / TOKENIZER_CONFIG_FILE).get("added_tokens_decoder") or {}
+            for index, entry in decoder.items():
+                if isinstance(entry, dict) and isinstance(entry.get("content"), str):
+                    found[entry["content"]] = (int(index), entry)
+        return found
 
     @classmethod
     def _settings_from_tokenizer_config(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -971,7 +1084,10 @@ def _to_tensors(columns: dict[str, list], kind: str) -> dict[str, Any]:
     import torch
 
     lengths = {
-        len(row) for key, rows in columns.items() if key != "overflow_to_sample_mapping" for row in rows
+        len(row)
+        for key, rows in columns.items()
+        if key not in ("overflow_to_sample_mapping", "length")
+        for row in rows
     }
     if len(lengths) > 1:
         raise InputError("Texts of different lengths cannot form one tensor: pass padding=True.")

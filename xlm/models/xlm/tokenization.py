@@ -11,12 +11,13 @@ import os
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ...errors import CorruptCheckpointError, InputError, InvalidConfigError, ModelNotFoundError
 from ...files import read_json
-from ...tokenization_utils import BatchEncoding, Layout, PreTrainedTokenizer, Span
+from ...tokenization_utils import AddedToken, BatchEncoding, Layout, PreTrainedTokenizer, Span
 from .preprocessing import Preprocessor, Trace, align_to_source, fold_char, lowercase_and_remove_accents
 
 VOCAB_FILE = "vocab.json"
@@ -137,6 +138,8 @@ class XLMTokenizer(PreTrainedTokenizer):
 
     vocab_files_names = (VOCAB_FILE, MERGES_FILE)
     default_lang = "en"
+    # transformers' slow tokenizer: a single-word token has a space (or nothing) on either side
+    word_character = "[^ ]"
 
     def __init__(
         self,
@@ -191,6 +194,13 @@ class XLMTokenizer(PreTrainedTokenizer):
     @property
     def do_lower_case(self) -> bool:
         return self.do_lowercase_and_remove_accent
+
+    def _normalize_added(self, token: AddedToken) -> AddedToken:
+        """transformers lowercases an added token that is normalized and not special when texts are lowercased
+        (it is then matched in texts as lowercased; texts are not lowercased before that match)."""
+        if token.normalized and not token.special and self.do_lower_case:
+            return replace(token, content=token.content.lower())
+        return token
 
     @property
     def zh_segmenter(self) -> str:
@@ -312,11 +322,11 @@ class XLMTokenizer(PreTrainedTokenizer):
 
     def _steps(self, text: str, lang: str | None) -> Trace:
         chunk_traces: list[Trace | str] = []
-        for start, end, special in self._chunks(text):
-            chunk = text[start:end]
-            if special:
-                chunk_traces.append(chunk)
+        for start, end, token in self._chunks(text):
+            if token is not None:
+                chunk_traces.append(token)
                 continue
+            chunk = text[start:end]
             trace: Trace = []
             words = self.preprocessor.words(chunk, lang, trace)
             encoded = [self._word_pieces(word) for word in words]

@@ -61,6 +61,7 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
     vocab_files_names = (SPM_FILE,)
     pair_type_id = 0
     pair_truncation_halves = True
+    length_after_padding = True
 
     def __init__(
         self,
@@ -163,8 +164,8 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
 
     def _steps(self, text: str, lang: str | None) -> Trace:
         normalized = [
-            text[start:end] if special else self.sp_model.normalize(text[start:end])
-            for start, end, special in self._chunks(text)
+            token if token is not None else self.sp_model.normalize(text[start:end])
+            for start, end, token in self._chunks(text)
         ]
         ids, pieces, *_ = self._encode(text, lang, with_offsets=False)
         return [
@@ -196,6 +197,16 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
         if isinstance(positions, int) and isinstance(pad, int):
             return {"model_max_length": positions - pad - 1}
         return {}
+
+    @classmethod
+    def _saved_added_tokens(cls, folder: Path) -> dict[str, tuple[int, dict[str, Any] | None]]:
+        """Also the ``added_tokens`` of tokenizer.json, where transformers' fast tokenizer keeps them."""
+        found = super()._saved_added_tokens(folder)
+        if (folder / TOKENIZER_JSON).is_file():
+            for entry in read_json(folder / TOKENIZER_JSON).get("added_tokens") or []:
+                if isinstance(entry, dict) and isinstance(entry.get("content"), str):
+                    found[entry["content"]] = (int(entry["id"]), entry)
+        return found
 
     @classmethod
     def _from_folder(cls, folder: Path, settings: dict[str, Any]) -> XLMRobertaTokenizer:
@@ -260,12 +271,11 @@ def _spm_model_from_tokenizer_json(data: dict[str, Any], path: Path) -> bytes:
     model = data.get("model") or {}
     vocab = model.get("vocab") or []
     fairseq = [str(entry[0]) for entry in vocab[:4]]
-    added = [t.get("content") for t in data.get("added_tokens") or [] if t.get("id", 0) >= len(vocab)]
-    if model.get("type") != "Unigram" or fairseq != ["<s>", "<pad>", "</s>", "<unk>"] or added:
+    # tokens added after the vocabulary are read with the other added tokens (see _saved_added_tokens)
+    if model.get("type") != "Unigram" or fairseq != ["<s>", "<pad>", "</s>", "<unk>"]:
         raise CorruptCheckpointError(
             f"{path} does not describe an XLM-RoBERTa tokenizer (a unigram model whose vocabulary starts "
-            f"<s> <pad> </s> <unk> and ends <mask>, with no added tokens{': it adds ' + ', '.join(added) if added else ''}"
-            f"). Copy the original checkpoint's {SPM_FILE} into {path.parent}."
+            f"<s> <pad> </s> <unk> and ends <mask>). Copy the original checkpoint's {SPM_FILE} into {path.parent}."
         )
     proto = spm_pb2.ModelProto()
     proto.trainer_spec.model_type = spm_pb2.TrainerSpec.UNIGRAM
