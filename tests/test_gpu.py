@@ -12,7 +12,9 @@ from xlm import pipeline
 
 pytestmark = [
     pytest.mark.gpu,
-    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run benchmarks/gpu.sh on one)"),
+    pytest.mark.skipif(
+        not torch.cuda.is_available(), reason="needs a CUDA GPU (run benchmarks/gpu.sh on one)"
+    ),
 ]
 transformers = pytest.importorskip("transformers")
 BOUNDS = {torch.float32: 1e-4, torch.float16: 1e-2, torch.bfloat16: 4e-2}
@@ -61,7 +63,9 @@ def test_greedy_generation_on_cuda_uses_the_device_cache(make_model):
     folder = make_model("XLMWithLMHeadModel", seed=9, causal=True)
     kwargs = {"lang": "de", "max_new_tokens": 12, "do_sample": False}
     gen = pipeline("text-generation", folder, device=0)
-    assert gen("Das Haus", **kwargs) == pipeline("text-generation", folder, device="cpu")("Das Haus", **kwargs)
+    assert gen("Das Haus", **kwargs) == pipeline("text-generation", folder, device="cpu")(
+        "Das Haus", **kwargs
+    )
 
 
 def test_float16_pipeline_on_cuda_loads_in_float16(make_xlmr):
@@ -88,3 +92,16 @@ def _numbers(result) -> list[float]:
     if isinstance(result, list):
         return [x for v in result for x in _numbers(v)]
     return [result] if isinstance(result, float) else []
+
+
+def test_gpu_models_count_against_the_gpu_budget_only(make_model):
+    from xlm.pipelines import ModelCache
+
+    first, second = make_model("XLMWithLMHeadModel", seed=11), make_model("XLMWithLMHeadModel", seed=12)
+    one = pipeline("fill-mask", first, device="cpu", cache=ModelCache()).loaded.nbytes
+    cache = ModelCache(budget_bytes=10 * one, gpu_budget_bytes=int(one * 1.5))
+    for folder, device in [(first, "cpu"), (first, 0), (second, 0)]:  # the third is over the GPU budget
+        assert pipeline("fill-mask", folder, device=device, cache=cache).loaded.nbytes == one
+    kept = cache.keys()  # the older GPU model went; the CPU one, in the machine's budget, stayed
+    assert sorted(key[2] for key in kept) == ["cpu", "cuda:0"]
+    assert {key[0] for key in kept if key[2] == "cuda:0"} == {str(second.resolve())}

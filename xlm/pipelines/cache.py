@@ -28,6 +28,7 @@ from .memory import release_freed_memory
 from .precision import answers_agree, model_bytes, pick_precision, probe, reduce_precision
 
 BUDGET_ENV = "XLM_CACHE_BUDGET_MB"
+GPU_BUDGET_ENV = "XLM_GPU_BUDGET_MB"
 
 
 @dataclass
@@ -50,15 +51,36 @@ def _default_budget() -> int:
     return int(psutil.virtual_memory().total * 0.5)
 
 
-class ModelCache:
-    """A thread-safe LRU of loaded models under a byte budget (default: half the machine's memory)."""
+def _gpu_budget(device: torch.device) -> int:
+    """Bytes of weights a GPU may hold: ``$XLM_GPU_BUDGET_MB``, else 80% of its memory (the rest for
+    activations and the key/value cache)."""
+    if os.environ.get(GPU_BUDGET_ENV):
+        return int(float(os.environ[GPU_BUDGET_ENV]) * 2**20)
+    return int(torch.cuda.mem_get_info(device)[1] * 0.8)
 
-    def __init__(self, budget_bytes: int | None = None) -> None:
+
+def _memory_of(device: torch.device) -> torch.device:
+    """The memory a device's tensors live in: each GPU its own, everything else the machine's."""
+    return device if device.type == "cuda" else torch.device("cpu")
+
+
+class ModelCache:
+    """A thread-safe LRU of loaded models under byte budgets: one for the machine's memory (default: half of it)
+    and one for each GPU (default: 80% of its memory); a model counts against the memory of its device."""
+
+    def __init__(self, budget_bytes: int | None = None, gpu_budget_bytes: int | None = None) -> None:
         self.budget_bytes = budget_bytes if budget_bytes is not None else _default_budget()
+        self.gpu_budget_bytes = gpu_budget_bytes
         self._entries: OrderedDict[tuple, LoadedModel] = OrderedDict()
         self._key_locks: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
         self.loads = 0  # how many times a model was actually read from disk
+
+    def budget_for(self, device: torch.device) -> int:
+        """The byte budget of the memory ``device``'s models live in."""
+        if device.type != "cuda":
+            return self.budget_bytes
+        return self.gpu_budget_bytes if self.gpu_budget_bytes is not None else _gpu_budget(device)
 
     def get(
         self,
@@ -145,10 +167,14 @@ class ModelCache:
 
     def _evict(self, keep: tuple) -> None:
         evicted = False
-        while sum(e.nbytes for e in self._entries.values()) > self.budget_bytes and len(self._entries) > 1:
-            oldest = next(k for k in self._entries if k != keep)
-            del self._entries[oldest]
-            evicted = True
+        for device in {_memory_of(e.device) for e in self._entries.values()}:
+            budget = self.budget_for(device)
+            while True:
+                here = [k for k, e in self._entries.items() if _memory_of(e.device) == device]
+                if sum(self._entries[k].nbytes for k in here) <= budget or len(here) <= 1:
+                    break
+                del self._entries[next(k for k in here if k != keep)]
+                evicted = True
         if evicted:
             release_freed_memory()
 
