@@ -479,3 +479,10 @@ def test_heavy_requests_have_a_lane_of_their_own():
     assert {name: lanes[name] for name in HEAVY} == dict.fromkeys(HEAVY, heavy)
     assert {name: lanes[name][0] for name in LIGHT} == dict.fromkeys(LIGHT, MODEL_WORK)
     assert lanes["load_model"] == lanes["describe_model"] == (LOADING_WORK["concurrency_id"], 1)
+
+
+def test_guard_says_the_same_for_a_file_and_a_missing_folder(tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    for path in (tmp_path / "a-file", tmp_path / "missing"):
+        with pytest.raises(CorruptCheckpointError, match=r"^The checkpoint has no config\.json\.$"):
+            resources.footprint(path)

@@ -152,7 +152,7 @@ def footprint(folder: str | Path) -> Footprint:
     folder = Path(folder)
     try:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except FileNotFoundError as err:
+    except OSError as err:  # missing, or the "folder" is a file: the same words either way
         raise CorruptCheckpointError("The checkpoint has no config.json.") from err
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CorruptCheckpointError("The checkpoint's config.json is not valid JSON.") from err
