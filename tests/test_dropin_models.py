@@ -156,29 +156,35 @@ def test_loading_info_of_a_base_checkpoint_is_transformers(model_type, name, sav
         assert torch.equal(ours.base_model.state_dict()[key], value), key
 
 
-def classifier_name(model_type: str) -> str:
-    return FAMILIES[model_type].heads["sequence-classification"].__name__
+def classifier_name(model_type: str, role: str = "sequence-classification") -> str:
+    return FAMILIES[model_type].heads[role].__name__
 
 
-def classifier_pair(model_type: str, saved, **kwargs):
-    name = classifier_name(model_type)
+def classifier_pair(model_type: str, saved, role: str = "sequence-classification", **kwargs):
+    name = classifier_name(model_type, role)
     folder = saved(model_type, name)
     ours = getattr(xlm, name).from_pretrained(folder, **kwargs)
     theirs = getattr(transformers, name).from_pretrained(folder, **kwargs)
     return ours, theirs
 
 
+CLASSIFIERS = ["sequence-classification", "token-classification"]  # the heads that num_labels re-labels
+
+
+@pytest.mark.parametrize("role", CLASSIFIERS)
 @pytest.mark.parametrize("model_type", list(FAMILIES))
-def test_relabelled_classifier_loads_mismatched_and_trains_as_transformers(model_type, saved):
+def test_relabelled_classifier_loads_mismatched_and_trains_as_transformers(model_type, role, saved):
     kwargs = {"num_labels": 5, "ignore_mismatched_sizes": True, "output_loading_info": True}
-    (ours, a), (theirs, b) = classifier_pair(model_type, saved, **kwargs)
+    (ours, a), (theirs, b) = classifier_pair(model_type, saved, role, **kwargs)
     assert a == b and b["mismatched_keys"]
     assert ours.config.num_labels == theirs.config.num_labels == 5
     assert ours.config.id2label == theirs.config.id2label
     # the re-initialised head is random in both: give ours theirs, then one training step each
     ours.load_state_dict(theirs.state_dict())
     inputs = batch("classifier")
-    inputs["labels"] = torch.tensor([4, 2])
+    gen = torch.Generator().manual_seed(2)
+    shape = (2,) if role == "sequence-classification" else inputs["input_ids"].shape
+    inputs["labels"] = torch.randint(0, 5, shape, generator=gen)
     losses = []
     for model in (ours, theirs):
         model.train()
@@ -188,6 +194,32 @@ def test_relabelled_classifier_loads_mismatched_and_trains_as_transformers(model
         optimiser.step()
         losses.append((first.detach(), model(**inputs).loss.detach()))
     assert_tuples_close(losses[0], losses[1])
+
+
+# The loader (xlm/loading.py) lists a tied LM-head tensor whose source was re-initialised for its size as missing;
+# transformers does not. The fix is the loader's: see issue 13's report.
+TIED_TO_A_MISMATCHED_SOURCE = pytest.mark.xfail(
+    strict=True, reason="loader lists tied tensors of a mismatched source as missing"
+)
+
+
+@pytest.mark.parametrize(
+    ("model_type", "name"),
+    [pytest.param(*case, marks=TIED_TO_A_MISMATCHED_SOURCE) if case in LM_HEADS else case for case in CASES],
+)
+def test_mismatched_sizes_of_every_head_as_transformers(model_type, name, saved):
+    """A checkpoint loaded with another vocabulary size: the tensors of that size are initialised afresh and
+    listed as transformers lists them; the rest is the checkpoint's."""
+    folder = saved(model_type, name)
+    kwargs = {"vocab_size": 60, "ignore_mismatched_sizes": True, "output_loading_info": True}
+    ours, a = getattr(xlm, name).from_pretrained(folder, **kwargs)
+    theirs, b = getattr(transformers, name).from_pretrained(folder, **kwargs)
+    assert a == b and b["mismatched_keys"]
+    assert ours.config.vocab_size == theirs.config.vocab_size == 60
+    mismatched = {key for key, _, _ in b["mismatched_keys"]}
+    for key, value in theirs.state_dict().items():
+        if key not in mismatched and key in ours.state_dict() and not b["missing_keys"] & {key}:
+            assert torch.equal(ours.state_dict()[key], value), key
 
 
 @pytest.mark.parametrize("model_type", list(FAMILIES))
