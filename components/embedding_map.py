@@ -167,6 +167,10 @@ def figure(result: dict[str, Any]) -> go.Figure:
     return fig
 
 
+def layer_info(layers: int) -> str:
+    return f"0 to {layers}; middle layers often align languages best."
+
+
 def setup(model: str) -> tuple[str, int, str]:
     """For a model: its example text, its number of layers, and a note on what the language does there."""
     info = read_info(model_for(TASK, model)[0])
@@ -204,7 +208,7 @@ def _images(result: dict[str, Any]):
 @endpoint(model=Model())
 def _setup(model: str):
     text, layers, note = setup(model)
-    return text, gr.update(maximum=layers, value=layers // 2 or layers), note
+    return text, gr.update(value=layers // 2 or layers, info=layer_info(layers)), note
 
 
 def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
@@ -230,13 +234,12 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
             ),
         )
         with gr.Column(scale=1):
-            layer = gr.Slider(
-                0,
-                layers0,
+            layer = gr.Number(
                 value=layers0 // 2 or layers0,
-                step=1,
+                minimum=0,
+                precision=0,
                 label="Layer (0 = embeddings)",
-                info="Middle layers often align languages best.",
+                info=layer_info(layers0),
             )
             special = gr.Checkbox(
                 False, label="Count the special tokens", info="<s>, </s>: the same in every sentence"
@@ -247,7 +250,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     neighbours = gr.Dataframe(label="Nearest sentence in another language", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
     to_images = gr.Button("Export the map as PNG and SVG", size="sm")
-    images = gr.File(label="Images (PNG, SVG)", file_count="multiple")
+    images = gr.File(label="Images (PNG, SVG)", file_count="multiple", elem_id="map-images")
 
     run.click(
         _run,

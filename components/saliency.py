@@ -218,7 +218,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     per_token = gr.Dataframe(label="Per token", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
     to_images = gr.Button("Export the chart as PNG and SVG", size="sm")
-    images = gr.File(label="Images (PNG, SVG)", file_count="multiple")
+    images = gr.File(label="Images (PNG, SVG)", file_count="multiple", elem_id="saliency-images")
 
     outputs = [result, plot, shown, per_token, files, choice]
     run.click(_run, [target, text, question, lang, model], outputs, api_name="saliency", **HEAVY_WORK)
