@@ -294,8 +294,17 @@ def check_payload(block: Any, value: Any) -> None:
 
 def harden(demo: gr.Blocks) -> gr.Blocks:
     """Check every event's raw values before Gradio preprocesses them (see :func:`check_payload`), and answer a
-    request with too few values with a message naming the inputs."""
+    request with too few values with a message naming the inputs. Gradio's own refusals while preprocessing (a
+    value not among a dropdown's choices) keep their message and leave no traceback in the log."""
     original = demo.validate_inputs
+    preprocess = demo.preprocess_data
+
+    async def preprocess_data(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await preprocess(*args, **kwargs)
+        except gr.Error as err:
+            err.print_exception = False
+            raise
 
     def validate_inputs(block_fn: Any, inputs: list[Any]) -> None:
         expected = block_fn.inputs
@@ -312,4 +321,5 @@ def harden(demo: gr.Blocks) -> gr.Blocks:
         original(block_fn, inputs)
 
     demo.validate_inputs = validate_inputs
+    demo.preprocess_data = preprocess_data
     return demo

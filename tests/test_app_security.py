@@ -400,6 +400,18 @@ def test_bad_input_leaves_no_traceback_in_the_log(served, client, capfd):
     )
     refused(client, load_policy.NOT_OFFERED, "/etc", api_name="/load_model")
     refused(client, "No mask token", "Kein Maskenwort .", "de", 2, MODEL, api_name="/fill_mask")
+    refused(
+        client,
+        "99 is not in the list of choices",
+        "Das Haus .",
+        "de",
+        "",
+        None,
+        "99",
+        "mean",
+        MODEL,
+        api_name="/attention",
+    )
     assert "Traceback" not in capfd.readouterr().err
 
 
