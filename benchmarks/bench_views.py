@@ -79,12 +79,68 @@ def lens_swap_rows() -> list[list[str]]:
     return rows
 
 
+# -- embedding map and saliency (issue 15 items 3 and 4) ---------------------------------------------------------
+def map_saliency_calls(folder: Path) -> dict[str, Callable[[], object]]:
+    """The timed calls on one model: the app's example map (16 sentences), saliency of a fill-mask guess and of a
+    QA span (on an LM checkpoint the QA head is random: the cost is the same)."""
+    from components.embedding_map import example_text
+    from components.examples import QUESTION_ANSWERING
+    from xlm.pipelines import ModelCache
+    from xlm.pipelines.embedding_map import EmbeddingMapPipeline
+    from xlm.pipelines.saliency import SaliencyPipeline
+
+    sentences = example_text(("en", "fr", "de", "es"))
+    emb = EmbeddingMapPipeline(folder, device="cpu", cache=ModelCache())
+    middle = emb.n_layers // 2
+    guess = SaliencyPipeline(folder, device="cpu")
+    span = SaliencyPipeline(folder, target="question-answering", device="cpu")
+    context, question = QUESTION_ANSWERING["en"]
+    return {
+        "embedding map, 16 sentences (4 × 4 languages), middle layer": lambda: emb(sentences, layer=middle),
+        "saliency of a fill-mask guess (forward + backward)": lambda: guess(TEXT, lang="en"),
+        "saliency of a QA span (about 60 tokens)": lambda: span(
+            {"question": question, "context": context}, lang="en"
+        ),
+    }
+
+
+def map_saliency_rows() -> list[list[str]]:
+    """The embedding map and saliency per model, then the PNG + SVG export of one map (model-independent)."""
+    from components.embedding_map import figure
+    from components.figure_export import image_files
+
+    rows = []
+    for label, folder in lens_swap_models():
+        calls = map_saliency_calls(folder)
+        for view, call in calls.items():
+            median, low, high = _median_ms(call)
+            rows.append([label, view, f"{median:.0f} ms", f"{low:.0f} – {high:.0f} ms"])
+    drawn = figure(next(iter(calls.values()))())
+    median, low, high = _median_ms(lambda: image_files({"map": drawn}, "bench"), rounds=3)
+    rows.append(
+        [
+            "(any)",
+            "PNG + SVG of the map (kaleido, one Chromium start)",
+            f"{median:.0f} ms",
+            f"{low:.0f} – {high:.0f} ms",
+        ]
+    )
+    return rows
+
+
 SECTIONS = {
     "Views: logit lens and language swap": (
         lens_swap_rows,
         f"Median of {ROUNDS} calls after a warm-up, batch 1, one text of about 32 tokens with one mask, float32, "
         "CPU. The lens reads all layers through the LM head (one extra vocabulary projection per layer); the swap "
         "runs the encoder four times (predictions and attention, own and swapped language).",
+    ),
+    "Views: embedding map and saliency": (
+        map_saliency_rows,
+        f"Median of {ROUNDS} calls after a warm-up (3 for the image export), batch 1, float32, CPU. The map embeds "
+        "16 sentences in batches of one language; saliency runs one forward and one backward pass on its own "
+        "float32 copy of the model (the cache's oneDNN layers have no backward); the export starts a headless "
+        "Chromium each time.",
     ),
 }
 
