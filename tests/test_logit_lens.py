@@ -99,12 +99,15 @@ def test_last_layer_is_fill_mask_exactly(name, checkpoints, make_model, mini_dir
     assert lens["answer"]["token"] == fill[0]["token"]
 
 
-def test_readout_is_said_for_each_family(checkpoints):
+def test_readout_is_said_for_each_family(checkpoints, make_model):
+    folders = {name: checkpoints[name][:2] for name in ("xlm", "xlmr", "xlmr-xl")}
+    folders["asm"] = (make_model(asm=True, asm_cutoffs=[2000, 20000], asm_div_value=4.0, seed=5), XLM_TEXT)
     lines = {
-        name: LogitLensPipeline(checkpoints[name][0], device="cpu")(checkpoints[name][1])["readout"]
-        for name in ("xlm", "xlmr", "xlmr-xl")
+        name: LogitLensPipeline(folder, device="cpu")(text)["readout"]
+        for name, (folder, text) in folders.items()
     }
-    assert "vocabulary projection" in lines["xlm"]
+    assert lines["xlm"].endswith("→ the vocabulary projection")
+    assert lines["asm"].endswith("→ the adaptive softmax")
     assert "dense → GELU → LayerNorm" in lines["xlmr"]
     assert "final LayerNorm" in lines["xlmr-xl"]
 

@@ -1,12 +1,13 @@
-"""logit lens at the mask: what the model would guess if it stopped after each layer.
+"""Logit lens at the mask: what the model would guess if it stopped after each layer.
 
 Every layer's hidden state at the masked position is read out through the model's own LM head (``lm_scores``),
 so the guesses of layer 0 (the embeddings) to the last layer show how the answer forms. What "through the LM
 head" means differs by family:
 
 - XLM (post-LN): every layer ends in a LayerNorm (the embeddings in ``layer_norm_emb``), so each hidden state is
-  already on the scale the head reads; it goes straight into the vocabulary projection tied to the embeddings
-  (``pred_layer.proj``; the adaptive softmax's log-probabilities where ``asm``).
+  already on the scale the head reads; it goes straight into the vocabulary projection ``pred_layer.proj`` (tied
+  to the embeddings where ``tie_word_embeddings``; the adaptive softmax's log-probabilities where ``asm``). XLM
+  has no transform of its own before the projection.
 - XLM-R base and large (post-LN, too): each hidden state goes through the whole LM head, which has its own
   transform before the projection: dense → GELU → LayerNorm → decoder tied to the embeddings, + bias.
 - XLM-R XL and XXL (pre-LN): the blocks' outputs are un-normalised sums; the encoder's final LayerNorm, which
@@ -33,10 +34,11 @@ def final_norm(encoder: nn.Module) -> nn.Module | None:
     return getattr(getattr(encoder, "encoder", None), "LayerNorm", None)
 
 
-def readout(family: str, encoder: nn.Module) -> str:
+def readout(family: str, encoder: nn.Module, asm: bool = False) -> str:
     """One line for people: how a layer's hidden state becomes guesses on this model."""
     if family == "XLM":
-        return "each layer's output (XLM is post-LN: already normalised) → the tied vocabulary projection"
+        head = "the adaptive softmax" if asm else "the vocabulary projection"
+        return f"each layer's output (XLM is post-LN: already normalised) → {head}"
     if final_norm(encoder) is not None:
         return "each layer's output → the encoder's final LayerNorm (pre-LN model; the last layer has it) → LM head"
     return (
@@ -95,7 +97,7 @@ class LogitLensPipeline(FillMaskPipeline):
         return {
             "tokens": tok.convert_ids_to_tokens(ids),
             "mask_index": int(is_mask[0].nonzero()[0, 0]),
-            "readout": readout(self.family.name, self.encoder),
+            "readout": readout(self.family.name, self.encoder, bool(getattr(self.config, "asm", False))),
             "answer": {"token": answer, "token_str": tok.decode([answer])},
             "layers": layers,
         }
