@@ -150,6 +150,17 @@ def test_saliency_shows_the_pipeline_over_the_tokens(client, model, target):
     assert repr(pipe(item, lang=chosen, choice=1)["explained"]) in second[1] and second[4]["value"] == 1
 
 
+def test_saliency_setup_follows_the_model_and_target(client, model):
+    from components.common import model_for, read_info
+
+    for target, kind in ((QA, "question-answering"), (CLASS, "text-classification"), (FILL, "fill-mask")):
+        note, lang, text, question, choice = client.predict(target, model, api_name="/saliency_setup")
+        path, expected_note = model_for(kind, model)
+        assert note == expected_note and lang["choices"] == [[c, c] for c in read_info(path).languages]
+        assert question["visible"] == (kind == "question-answering") and choice["choices"] == []
+        assert ("<mask>" in text) == (kind == "fill-mask")
+
+
 def _valid_map(model: str) -> tuple:
     return ("en | The cat sleeps .\nfr | Le chat dort .", 1, False, model)
 
