@@ -2,7 +2,7 @@
 
 Parameter counts are not typed in: each model is built from its shape on the meta device (no memory, no weights)
 with the family's own classes, found through the registry, and its parameters are counted. The memory a model
-needs is its float32 weights (the app runs models in float32) plus :data:`MARGIN` for activations, the tokenizer
+needs is its float32 weights (the app runs models in float32) plus ``MARGIN`` (xlm.resources, as for any checkpoint) for activations, the tokenizer
 and the runtime.
 """
 
@@ -14,9 +14,7 @@ from typing import Any
 
 from xlm.configuration_utils import PretrainedConfig
 from xlm.registry import family
-
-BYTES_PER_PARAMETER = 4  # float32
-MARGIN = 0.25  # on top of the weights
+from xlm.resources import BYTES_PER_PARAMETER, MARGIN, gigabytes
 
 # Sources of the shapes. The Hub's config.json is the primary source; four XLM repos had none at hand.
 HUB = "config.json on the Hub"
@@ -153,10 +151,6 @@ def _count(repo: str) -> int:
 
 def millions(n: int) -> str:
     return f"{n / 1e9:.2f} B" if n >= 1e9 else f"{n / 1e6:.0f} M"
-
-
-def gigabytes(n: int) -> str:
-    return f"{n / 1e9:.1f} GB"
 
 
 def rows() -> list[dict[str, Any]]:
