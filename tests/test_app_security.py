@@ -498,3 +498,21 @@ def test_guard_says_the_same_for_a_file_and_a_missing_folder(tmp_path):
     for path in (tmp_path / "a-file", tmp_path / "missing"):
         with pytest.raises(CorruptCheckpointError, match=r"^The checkpoint has no config\.json\.$"):
             resources.footprint(path)
+
+
+@pytest.mark.parametrize("model_type", ["xlm", "xlm-roberta"])
+def test_fields_left_out_take_the_family_defaults(model_type):
+    """A config.json with only its model type: the guard counts the defaults, as transformers builds them."""
+    import torch
+    import transformers
+
+    classes = {
+        "xlm": (transformers.XLMConfig, transformers.XLMWithLMHeadModel),
+        "xlm-roberta": (transformers.XLMRobertaConfig, transformers.XLMRobertaForMaskedLM),
+    }
+    config_class, model_class = classes[model_type]
+    with torch.device("meta"):
+        reference = model_class(config_class()).num_parameters()
+    ours = resources.config_parameters({"model_type": model_type})
+    assert 0.99 * reference <= ours <= reference
+    assert resources.config_parameters({"model_type": model_type, "vocab_size": 10}) < ours

@@ -61,7 +61,22 @@ class Footprint:
         return int(max(self.config_parameters, self.weight_parameters) * BYTES_PER_PARAMETER * (1 + MARGIN))
 
 
+def _family_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """The defaults of the config's family (what a field left out of config.json becomes); none for a model type
+    this library does not know (the loader refuses it with its own message)."""
+    from .registry import family  # imports the model classes: only when a config is checked
+
+    try:
+        return family(str(config.get("model_type", ""))).config_class().to_dict()
+    except XLMError:
+        return {}
+
+
 def _dimension(config: dict[str, Any], what: str, default: int | None = None) -> int:
+    """A dimension as config.json gives it under any of its names, else as the family's default."""
+    found = next((key for key in _FIELDS[what] if config.get(key) is not None), None)
+    if found is None:
+        config = _family_defaults(config)
     for key in _FIELDS[what]:
         if key in config and config[key] is not None:
             value = config[key]
