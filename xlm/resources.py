@@ -3,7 +3,8 @@
 Sizes come from config.json (the parameters its shape implies) and from the weights' headers (the parameters the
 files hold: safetensors headers are read, no tensor is). A config whose shape is absurd, that does not belong to its
 weights, or that needs more memory than is free or than the app's byte budget allows is refused with a message; no
-module is built. This module does not import torch.
+module is built. Importing this module imports no torch; the registry (and with it the model classes) is imported only
+when config.json leaves a dimension out and the family's default is needed.
 """
 
 from __future__ import annotations
