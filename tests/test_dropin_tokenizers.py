@@ -530,3 +530,25 @@ def test_a_special_token_outside_the_vocabulary_as_in_transformers(pair, tmp_pat
         mine = type(ours).from_pretrained(tmp_path / "theirs")
         assert (mine.pad_token_id, len(mine)) == (again.pad_token_id, len(again))
         assert mine(text)["input_ids"] == again(text)["input_ids"]
+
+
+@pytest.mark.parametrize("add_prefix_space", [True, False])
+def test_xlm_roberta_add_prefix_space_as_transformers(shared_data, tmp_path, add_prefix_space):
+    folder = _spm.train(shared_data, "unigram", tmp_path / "spm")
+    ours = XLMRobertaTokenizer.from_pretrained(folder, add_prefix_space=add_prefix_space)
+    hf = HFRoberta.from_pretrained(str(folder), add_prefix_space=add_prefix_space)
+    texts = [*TEXTS, " Two  spaces\tand a tab ", "a <mask> b."]
+    mine, theirs = ours(texts, return_offsets_mapping=True), hf(texts, return_offsets_mapping=True)
+    assert mine["input_ids"] == theirs["input_ids"]
+    assert_offsets(hf, mine, theirs)
+    words = ["Hello", "world", "again"]
+    assert (
+        ours(words, is_split_into_words=True)["input_ids"] == hf(words, is_split_into_words=True)["input_ids"]
+    )
+    assert ours.decode(theirs["input_ids"][0]) == hf.decode(theirs["input_ids"][0])
+    ours.save_pretrained(tmp_path / "ours")
+    hf.save_pretrained(str(tmp_path / "theirs"))
+    for saved in ("ours", "theirs"):
+        mine = XLMRobertaTokenizer.from_pretrained(tmp_path / saved)
+        assert mine.add_prefix_space is HFRoberta.from_pretrained(str(tmp_path / saved)).add_prefix_space
+        assert mine(texts)["input_ids"] == theirs["input_ids"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,10 +78,12 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
         pad_token: str = "<pad>",
         mask_token: str = "<mask>",
         additional_special_tokens: Sequence[str] = (),
+        add_prefix_space: bool = True,
         **kwargs: Any,
     ) -> None:
         """The SentencePiece model is a file (``vocab_file``) or its bytes (``model_proto``); ``kwargs`` are the
-        base class's (``padding_side``, ``truncation_side``)."""
+        base class's (``padding_side``, ``truncation_side``). ``add_prefix_space=False`` cuts each word without the
+        ``▁`` that marks a word's start (and decodes without spaces), as transformers' tokenizer does with it."""
         if (vocab_file is None) == (model_proto is None):
             raise InputError("Give the SentencePiece model as vocab_file or as model_proto (one of them).")
         self.vocab_file = None if vocab_file is None else Path(vocab_file)
@@ -90,6 +93,10 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
             model_proto = self.vocab_file.read_bytes()
         source = self.vocab_file or "The SentencePiece model"
         self.sp_model = _load_model(model_proto, source)
+        self.add_prefix_space = bool(add_prefix_space)
+        self._bare_model = (
+            None if self.add_prefix_space else _load_model(_without_prefix(model_proto), source)
+        )
         pieces = [self.sp_model.id_to_piece(i) for i in range(len(SPM_CONTROL), len(self.sp_model))]
         vocab = {bos_token: 0, pad_token: 1, eos_token: 2, unk_token: 3}
         vocab.update({piece: i + len(SPM_CONTROL) + FAIRSEQ_OFFSET for i, piece in enumerate(pieces)})
@@ -129,9 +136,29 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
     ) -> tuple[list[int], list[str], list[Span]]:
         """SentencePiece's pieces of ``chunk`` (an unknown one as its text, as transformers' ``tokenize`` gives it;
         ``lang`` is ignored), spans from the input positions SentencePiece reports."""
-        found = self.sp_model.encode(chunk, return_type="offset_mapping")
-        spans = _piece_spans(found["pieces"], found["offsets"], chunk) if with_offsets else []
-        return self._model_ids(found["ids"]), found["pieces"], spans
+        if self._bare_model is None:
+            found = self.sp_model.encode(chunk, return_type="offset_mapping")
+            spans = _piece_spans(found["pieces"], found["offsets"], chunk) if with_offsets else []
+            return self._model_ids(found["ids"]), found["pieces"], spans
+        ids, pieces, spans = [], [], []
+        for word in re.finditer(r"\S+", chunk):  # add_prefix_space=False: each word alone, no ▁ in front
+            found = self._bare_model.encode(word.group(), return_type="offset_mapping")
+            ids += self._model_ids(found["ids"])
+            pieces += found["pieces"]
+            if with_offsets:
+                word_spans = _piece_spans(found["pieces"], found["offsets"], word.group())
+                spans += [(start + word.start(), end + word.start()) for start, end in word_spans]
+        return ids, pieces, spans
+
+    def _config_entries(self) -> dict[str, Any]:
+        return {"add_prefix_space": self.add_prefix_space}
+
+    @classmethod
+    def _settings_from_tokenizer_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        settings = super()._settings_from_tokenizer_config(config)
+        if isinstance(config.get("add_prefix_space"), bool):
+            settings["add_prefix_space"] = config["add_prefix_space"]
+        return settings
 
     def _special_layout(self, pair: bool) -> Layout:
         """``<s> A </s>`` or ``<s> A </s></s> B </s>``."""
@@ -259,15 +286,30 @@ def _piece_spans(pieces: list[str], offsets: list[tuple[int, int]], chunk: str) 
     return spans
 
 
+def _without_prefix(model_proto: bytes) -> bytes:
+    """The same SentencePiece model without the ``▁`` it puts in front of a text (``add_dummy_prefix``)."""
+    spm_pb2 = _model_pb2("add_prefix_space=False")
+    proto = spm_pb2.ModelProto()
+    proto.ParseFromString(model_proto)
+    proto.normalizer_spec.add_dummy_prefix = False
+    return proto.SerializeToString()
+
+
+def _model_pb2(purpose: str) -> Any:
+    """SentencePiece's protobuf module (editing a model needs protobuf)."""
+    try:
+        from sentencepiece import sentencepiece_model_pb2
+    except ImportError as err:
+        raise MissingDependencyError(f"{purpose} needs protobuf (pip install protobuf).") from err
+    return sentencepiece_model_pb2
+
+
 def _spm_model_from_tokenizer_json(data: dict[str, Any], path: Path) -> bytes:
     """The SentencePiece unigram model (serialised) that a transformers ``tokenizer.json`` of XLM-R describes."""
-    try:
-        from sentencepiece import sentencepiece_model_pb2 as spm_pb2
-    except ImportError as err:
-        raise MissingDependencyError(
-            f"{path.parent} has {TOKENIZER_JSON} but no {SPM_FILE}; reading {TOKENIZER_JSON} needs protobuf "
-            f"(pip install protobuf). Or copy the original checkpoint's {SPM_FILE} into the folder."
-        ) from err
+    spm_pb2 = _model_pb2(
+        f"{path.parent} has {TOKENIZER_JSON} but no {SPM_FILE} (or copy the original checkpoint's {SPM_FILE} into "
+        f"the folder); reading {TOKENIZER_JSON}"
+    )
     model = data.get("model") or {}
     vocab = model.get("vocab") or []
     fairseq = [str(entry[0]) for entry in vocab[:4]]
