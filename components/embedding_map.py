@@ -14,7 +14,7 @@ from xlm.pipelines.embedding_map import MAX_SENTENCE_CHARS, MAX_SENTENCES, Embed
 
 from . import limits, plots
 from .common import HEAVY_WORK, export, folder_of, intro, model_for, read_info, table
-from .figure_export import IMAGE_WORK, image_files
+from .figure_export import images_button
 from .validation import Flag, Integer, Model, Text, endpoint
 
 TASK = "embedding-map"
@@ -200,11 +200,6 @@ def _run(text: str, layer: int, special_tokens: bool, model: str):
     return result, figure(result), summary(result), table(table_rows), files
 
 
-@endpoint()
-def _images(result: dict[str, Any]):
-    return image_files({"map": figure(result)} if result else {}, "embedding_map")
-
-
 @endpoint(model=Model())
 def _setup(model: str):
     text, layers, note = setup(model)
@@ -249,8 +244,13 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     plot = gr.Plot(label="Sentences (PCA)", elem_id="map-plot")
     neighbours = gr.Dataframe(label="Nearest sentence in another language", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
-    to_images = gr.Button("Export the map as PNG and SVG", size="sm")
-    images = gr.File(label="Images (PNG, SVG)", file_count="multiple", elem_id="map-images")
+    images_button(
+        result,
+        lambda r: {"map": figure(r)},
+        "embedding_map",
+        "embedding_map_images",
+        "Export the map as PNG and SVG",
+    )
 
     run.click(
         _run,
@@ -259,5 +259,4 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         api_name="embedding_map",
         **HEAVY_WORK,
     )
-    to_images.click(_images, result, images, api_name="embedding_map_images", **IMAGE_WORK)
     ready.change(_setup, ready, [text, layer, note], api_name="embedding_map_setup")

@@ -3,18 +3,22 @@
 kaleido (a registry package) drives the Chromium the project installs (``make chromium``) over its DevTools
 protocol and takes plotly.js from the plotly package: it works offline. Each export starts one headless Chromium
 (about 3-5 s on 2 cores) and exports run one at a time (:data:`IMAGE_WORK`), so tabs offer it behind a button of
-its own rather than on every run.
+its own rather than on every run (:func:`images_button`). The figures are redrawn from the tab's own state: the
+server renders only figures it made, never a figure sent by a client.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import gradio as gr
 import plotly.graph_objects as go
 
-from .common import EXPORT_DIR, LOG, refuse
+from .common import EXPORT_DIR, LOG, friendly, refuse
 
 PNG_SCALE = 2  # twice the screen size: sharp in print
 WIDTH, HEIGHT = 1000, 600  # for figures that do not set their own
@@ -75,3 +79,23 @@ def _render(jobs: list[dict]) -> None:
         raise refuse(
             f"The image export failed ({type(err).__name__}); the CSV/JSON downloads still work."
         ) from None
+
+
+def images_button(
+    state: gr.State,
+    figures_of: Callable[[Any], dict[str, go.Figure]],
+    stem: str,
+    api_name: str,
+    label: str = "Export the chart as PNG and SVG",
+) -> gr.File:
+    """A button under a tab's results that draws ``figures_of(state)`` as PNG and SVG files (``stem-name.png``)
+    and offers them in the returned gr.File (``elem_id``: ``{stem}-images``); an empty state is refused."""
+    button = gr.Button(label, size="sm")
+    files = gr.File(label="Images (PNG, SVG)", file_count="multiple", elem_id=f"{stem}-images")
+
+    @friendly
+    def draw(value: Any) -> list[str]:
+        return image_files(figures_of(value) if value else {}, stem)
+
+    button.click(draw, state, files, api_name=api_name, **IMAGE_WORK)
+    return files

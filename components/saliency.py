@@ -27,7 +27,7 @@ from .common import (
     read_info,
     table,
 )
-from .figure_export import IMAGE_WORK, image_files
+from .figure_export import images_button
 from .validation import Choice, Integer, Language, Model, Text, endpoint
 
 TOP_CHOICES = 5  # answers offered for explanation
@@ -168,11 +168,6 @@ def _run_choice(target: str, text: str, question: str, lang: str | None, choice:
     return result, figure(result), summary.strip(), table(table_rows), files, choice_update(result)
 
 
-@endpoint()
-def _images(result: dict[str, Any]):
-    return image_files({"tokens": figure(result)} if result else {}, "saliency")
-
-
 @endpoint(target=TARGET, model=Model())
 def _setup(target: str, model: str):
     note, langs, lang = setup(TARGETS[target], model)
@@ -217,8 +212,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     plot = gr.Plot(label="Saliency over the tokens", elem_id="saliency-plot")
     per_token = gr.Dataframe(label="Per token", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
-    to_images = gr.Button("Export the chart as PNG and SVG", size="sm")
-    images = gr.File(label="Images (PNG, SVG)", file_count="multiple", elem_id="saliency-images")
+    images_button(result, lambda r: {"tokens": figure(r)}, "saliency", "saliency_images")
 
     outputs = [result, plot, shown, per_token, files, choice]
     run.click(_run, [target, text, question, lang, model], outputs, api_name="saliency", **HEAVY_WORK)
@@ -229,6 +223,5 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         api_name="saliency_choice",
         **HEAVY_WORK,
     )
-    to_images.click(_images, result, images, api_name="saliency_images", **IMAGE_WORK)
     target.input(_setup, [target, model], [note, lang, text, question, choice], api_name="saliency_target")
     ready.change(_setup, [target, ready], [note, lang, text, question, choice], api_name="saliency_setup")

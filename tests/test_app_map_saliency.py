@@ -244,7 +244,7 @@ def test_both_tabs_render_in_chromium(browser, server):
         assert page.locator("#map-plot .scatterlayer .point").count() == 16  # 4 meanings × 4 languages
         page.get_by_text("Nearest neighbour across languages").first.wait_for()
         page.get_by_role("button", name="Export the map as PNG and SVG", exact=True).click()
-        page.locator("#map-images").get_by_text(".svg").wait_for()  # drawn on the server
+        page.locator("#embedding_map-images").get_by_text(".svg").wait_for()  # drawn on the server
         page.wait_for_timeout(1000)
         shoot(page, "15-embedding-map")
         open_tab(page, "Saliency")
