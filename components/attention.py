@@ -23,7 +23,7 @@ from .common import (
     read_info,
     refuse,
 )
-from .validation import Language, Model, Name, Text, at_most_words, endpoint
+from .validation import Language, Model, Name, Text, at_most_tokens, at_most_words, endpoint
 
 TASK = "attention"
 
@@ -40,6 +40,8 @@ def attend(
             f"{limits.MAX_ATTENTION_CHARS} characters."
         )
     pipe = get_pipeline(TASK, model)
+    sides = [(text, lang_or_none(lang)), (pair or "", lang_or_none(lang_pair) or lang_or_none(lang))]
+    at_most_tokens(pipe.tokenizer, sides, limits.MAX_ATTENTION_TOKENS, "the attention")
     item = {"text": text, "lang": lang_or_none(lang)}
     if pair and pair.strip():
         item |= {"text_pair": pair, "lang_pair": lang_or_none(lang_pair) or lang_or_none(lang)}
@@ -157,7 +159,8 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
             max_length=limits.MAX_ATTENTION_CHARS,
             info=limits.text_info(
                 limits.MAX_ATTENTION_CHARS,
-                f"at most {limits.MAX_ATTENTION_WORDS} words with the translation (the cost grows as their square)",
+                f"at most {limits.MAX_ATTENTION_WORDS} words or {limits.MAX_ATTENTION_TOKENS} tokens with the "
+                "translation (the cost grows as their square)",
             ),
         )
         lang = language_picker(langs, lang0, "Language", scale=1)

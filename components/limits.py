@@ -9,6 +9,9 @@ MAX_TOKENIZE_CHARS = 5000  # the tokenizer inspector (one row per token in the t
 MAX_MASKS = 12  # masks in one text (one chart per mask)
 MAX_ATTENTION_CHARS = 600  # attention: the text and its translation together
 MAX_ATTENTION_WORDS = 64  # attention: words of both together (the cost grows with the square of the tokens)
+MAX_ATTENTION_TOKENS = (
+    128  # attention: tokens of both together (scripts written without spaces have few "words")
+)
 MAX_LINES = 6  # compare languages: sentences at once
 MAX_TOP_K = 20  # fill-mask guesses per mask
 MAX_ANSWERS = 10  # QA answer spans

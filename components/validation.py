@@ -47,6 +47,16 @@ def at_most_words(texts: Sequence[str], max_words: int, what: str) -> None:
         raise refuse(f"Too many words for {what}: {found} (at most {max_words} at once).")
 
 
+def at_most_tokens(
+    tokenizer: Any, texts: Sequence[tuple[str, str | None]], max_tokens: int, what: str
+) -> None:
+    """Refuse more than ``max_tokens`` tokens in ``texts`` ((text, language) pairs) together: the real cost of an
+    attention-like request, also for scripts written without spaces, counted before the model runs."""
+    found = sum(len(tokenizer.tokenize(text, lang=lang)) for text, lang in texts if text.strip())
+    if found > max_tokens:
+        raise refuse(f"Too many tokens for {what}: {found} (at most {max_tokens} at once).")
+
+
 def _kind(value: Any) -> str:
     """How a wrong value is named in a message (never the value itself: it may be huge)."""
     if value is None:

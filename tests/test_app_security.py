@@ -243,6 +243,19 @@ def test_attention_is_bounded(client):
         MODEL,
         api_name="/attention",
     )
+    chinese = "我们今天在公园里散步" * 20  # 200 characters, no spaces: one "word", many tokens
+    refused(
+        client,
+        "Too many tokens for the attention",
+        chinese,
+        "de",
+        "",
+        None,
+        "mean",
+        "mean",
+        MODEL,
+        api_name="/attention",
+    )
     still_serves(client)
 
 
