@@ -378,3 +378,23 @@ def test_generation_stream_can_be_resumed_in_other_threads(make_model):
         with ThreadPoolExecutor(max_workers=1) as pool:  # a fresh thread for every step
             got.append(pool.submit(next, steps).result())
     assert got == expected
+
+
+def test_the_views_are_tasks_like_the_others(lm_dir):
+    from xlm.pipelines import (
+        EmbeddingMapPipeline,
+        LanguageSwapPipeline,
+        LogitLensPipeline,
+        SaliencyPipeline,
+    )
+
+    for task, cls in [
+        ("logit-lens", LogitLensPipeline),
+        ("language-swap", LanguageSwapPipeline),
+        ("embedding-map", EmbeddingMapPipeline),
+        ("saliency", SaliencyPipeline),
+    ]:
+        assert type(pipeline(task, lm_dir, device="cpu")) is cls
+    lens = pipeline("logit-lens", lm_dir, device="cpu")("Das ist ein <special1> .", lang="de")
+    fill = pipeline("fill-mask", lm_dir, device="cpu")("Das ist ein <special1> .", lang="de", top_k=1)
+    assert lens["answer"]["token"] == fill[0]["token"]

@@ -12,11 +12,15 @@ from ..errors import InputError
 from .base import Pipeline
 from .cache import ModelCache, default_cache
 from .classification import MultipleChoicePipeline, TextClassificationPipeline, TokenClassificationPipeline
+from .embedding_map import EmbeddingMapPipeline
 from .features import AttentionPipeline, FeatureExtractionPipeline
 from .fill_mask import FillMaskPipeline
 from .generation import TextGenerationPipeline
+from .language_swap import LanguageSwapPipeline
+from .logit_lens import LogitLensPipeline
 from .precision import pick_precision
 from .question_answering import QuestionAnsweringPipeline, build_qa_features
+from .saliency import SaliencyPipeline
 
 TASKS: dict[str, type[Pipeline]] = {
     cls.task: cls
@@ -29,6 +33,10 @@ TASKS: dict[str, type[Pipeline]] = {
         MultipleChoicePipeline,
         FeatureExtractionPipeline,
         AttentionPipeline,
+        LogitLensPipeline,
+        LanguageSwapPipeline,
+        EmbeddingMapPipeline,
+        SaliencyPipeline,
     )
 }
 ALIASES = {
@@ -60,12 +68,16 @@ def pipeline(
 __all__ = [
     "TASKS",
     "AttentionPipeline",
+    "EmbeddingMapPipeline",
     "FeatureExtractionPipeline",
     "FillMaskPipeline",
+    "LanguageSwapPipeline",
+    "LogitLensPipeline",
     "ModelCache",
     "MultipleChoicePipeline",
     "Pipeline",
     "QuestionAnsweringPipeline",
+    "SaliencyPipeline",
     "TextClassificationPipeline",
     "TextGenerationPipeline",
     "TokenClassificationPipeline",
