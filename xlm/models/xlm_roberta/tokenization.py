@@ -27,6 +27,8 @@ WORD_START = "▁"  # SentencePiece's mark of a space (and of the start of a tex
 # every other piece's id is its SentencePiece id + 1, and <mask> comes after the last piece.
 FAIRSEQ_OFFSET = 1
 SPM_CONTROL = ("<unk>", "<s>", "</s>")
+# the special tokens that have a place of their own in fairseq's dictionary: its first four entries and the last
+SLOTS = ("bos_token", "pad_token", "eos_token", "unk_token", "mask_token")
 
 
 class XLMRobertaTokenizer(PreTrainedTokenizer):
@@ -244,8 +246,19 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
                 f"{folder} has no {SPM_FILE} (nor {TOKENIZER_JSON}): an XLM-RoBERTa tokenizer needs the "
                 f"SentencePiece model of the checkpoint."
             )
-        model = _spm_model_from_tokenizer_json(read_json(folder / TOKENIZER_JSON), folder / TOKENIZER_JSON)
-        return cls(model_proto=model, **settings)
+        data = read_json(folder / TOKENIZER_JSON)
+        model = _spm_model_from_tokenizer_json(data, folder / TOKENIZER_JSON)
+        # the file names the tokens of fairseq's slots; a special token set to another one (saved by transformers
+        # after `tokenizer.pad_token = "[PAD]"`) is added after the vocabulary, as transformers adds it
+        vocab = data["model"]["vocab"]
+        slots = dict(zip(SLOTS, [str(entry[0]) for entry in [*vocab[:4], vocab[-1]]], strict=True))
+        tokenizer = cls(model_proto=model, **{**settings, **slots})
+        for name in SLOTS:
+            token = settings.get(name, slots[name])
+            setattr(tokenizer, name, token)
+            if token not in tokenizer.get_vocab():
+                tokenizer.add_tokens(token, special_tokens=True)
+        return tokenizer
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
