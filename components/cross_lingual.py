@@ -25,7 +25,7 @@ from .common import (
     table,
     with_mask_token,
 )
-from .validation import Integer, Language, Model, Name, Text, at_most_masks, endpoint
+from .validation import Integer, Language, Model, Name, Text, at_most_masks, at_most_tokens, endpoint
 
 TASK = "fill-mask"
 NOT_TLM = (
@@ -43,6 +43,7 @@ def predict(
     lang, lang_pair = lang_or_none(lang), lang_or_none(lang_pair)
     fill = get_pipeline(TASK, model)
     at_most_masks([text, pair], fill.tokenizer.mask_token)
+    at_most_tokens(fill.tokenizer, [(text, lang), (pair, lang_pair)], limits.MAX_ATTENTION_TOKENS, "the pair")
     k = int(top_k)
     together = plots.masks_of(fill(text, top_k=k, lang=lang, text_pair=pair, lang_pair=lang_pair))
     alone: list[Any] = []
@@ -159,7 +160,10 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
                 label="Sentence (mask words with <mask>)",
                 value=text0,
                 max_length=limits.MAX_TEXT_CHARS,
-                info=limits.text_info(limits.MAX_TEXT_CHARS, f"at most {limits.MAX_MASKS} masks in both"),
+                info=limits.text_info(
+                    limits.MAX_TEXT_CHARS,
+                    f"at most {limits.MAX_MASKS} masks and {limits.MAX_ATTENTION_TOKENS} tokens in both",
+                ),
             )
             lang = language_picker(langs, first, "Its language")
         with gr.Column():

@@ -256,6 +256,8 @@ def test_attention_is_bounded(client):
         MODEL,
         api_name="/attention",
     )
+    pair = ("Das <mask> .", "de", chinese, "en", 3, "mean", MODEL)
+    refused(client, "Too many tokens for the pair", *pair, api_name="/cross_lingual")
     still_serves(client)
 
 
