@@ -4,7 +4,9 @@ fill-mask guess, a question-answering span or a class; any of the model's top an
 from __future__ import annotations
 
 import functools
+import html
 import os
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -131,6 +133,29 @@ def figure(result: dict[str, Any]) -> go.Figure:
     return fig
 
 
+def token_html(result: dict[str, Any]) -> str:
+    """The text's tokens twice, shaded by each measure (gradient × input: blue up, red down; rollout: green),
+    the predicting positions underlined: the reading a teacher points at."""
+    gxi, rollout = result["gradient_x_input"], result["rollout"]
+    top_g, top_r = max(map(abs, gxi)) or 1.0, max(rollout) or 1.0
+    predicting = set(result["positions"])
+
+    def line(title: str, values: list[float], shade: Callable[[float], str]) -> str:
+        spans = "".join(
+            f'<span class="sal-token" title="{i}: {v:.4f}" style="background:{shade(v)};'
+            f'{"text-decoration:underline;" if i in predicting else ""}">{html.escape(token)}</span> '
+            for i, (token, v) in enumerate(zip(result["tokens"], values, strict=True))
+        )
+        return f"<p><b>{title}</b><br>{spans}</p>"
+
+    def signed(v: float) -> str:
+        return f"rgba(59,111,182,{v / top_g:.3f})" if v >= 0 else f"rgba(192,57,43,{-v / top_g:.3f})"
+
+    return line("Gradient × input", gxi, signed) + line(
+        "Attention rollout", rollout, lambda v: f"rgba(58,154,91,{v / top_r:.3f})"
+    )
+
+
 def choice_update(result: dict[str, Any]) -> dict[str, Any]:
     """The answers one may explain instead, with their scores (probability, or logit sum for QA spans)."""
     choices = [
@@ -165,7 +190,15 @@ def _run_choice(target: str, text: str, question: str, lang: str | None, choice:
     table_rows = rows(result)
     files = export("saliency", {k: v for k, v in result.items() if k != "rollout_matrix"}, table_rows)
     summary = f"{result['note']}\n\nExplaining the **{result['what']}** (score {result['objective']:.4g})."
-    return result, figure(result), summary.strip(), table(table_rows), files, choice_update(result)
+    return (
+        result,
+        figure(result),
+        summary.strip(),
+        table(table_rows),
+        files,
+        choice_update(result),
+        token_html(result),
+    )
 
 
 @endpoint(target=TARGET, model=Model())
@@ -209,12 +242,13 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
             [], value=None, label="Answer to explain", info=f"one of the top {TOP_CHOICES}", scale=2
         )
     shown = gr.Markdown(elem_id="saliency-summary")
+    marked = gr.HTML(elem_id="saliency-tokens")
     plot = gr.Plot(label="Saliency over the tokens", elem_id="saliency-plot")
     per_token = gr.Dataframe(label="Per token", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
     images_button(result, lambda r: {"tokens": figure(r)}, "saliency", "saliency_images")
 
-    outputs = [result, plot, shown, per_token, files, choice]
+    outputs = [result, plot, shown, per_token, files, choice, marked]
     run.click(_run, [target, text, question, lang, model], outputs, api_name="saliency", **HEAVY_WORK)
     choice.input(
         _run_choice,

@@ -4,13 +4,13 @@ XLM-R too), and a headless Chromium that renders both tabs and saves their scree
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from _app_server import serving, xlmr_app
-from test_app_lens_swap import open_tab  # finds a tab in Gradio's "More tabs" menu too
 from test_browser import CHROMIUM, FLAGS, opened, shoot
 
 from components.common import discover, folder_of
@@ -124,7 +124,7 @@ def test_saliency_shows_the_pipeline_over_the_tokens(client, model, target):
     note, lang, text, question, _ = client.predict(target, model, api_name="/saliency_target")
     assert question["visible"] == (target == QA)
     chosen = lang["value"]
-    plot, summary, frame, files, choice = client.predict(
+    plot, summary, frame, files, choice, marked = client.predict(
         target, text, question["value"] or "", chosen, model, api_name="/saliency"
     )
     kind = TARGETS[target]
@@ -140,6 +140,8 @@ def test_saliency_shows_the_pipeline_over_the_tokens(client, model, target):
     assert [r["position"] for r in table if r["predicting"]] == sorted(set(expected["positions"]))
     assert repr(expected["explained"]) in summary and (note in summary)
     assert len(figure(plot)["data"]) == 2  # gradient × input above, rollout below
+    assert marked.count('class="sal-token"') == 2 * len(table)  # the tokens shaded by each measure
+    assert html.escape(expected["tokens"][1]) in marked
     assert choice["value"] == 0 and len(choice["choices"]) == len(expected["choices"])
     data = json.loads(exported(files, ".json").read_text(encoding="utf-8"))
     assert data["tokens"] == expected["tokens"] and "rollout_matrix" not in data
@@ -233,6 +235,23 @@ def browser():
         chromium.close()
 
 
+def open_tab(page, name: str, timeout_s: float = 30) -> None:
+    """Click a tab in the tab row, or in Gradio's "More tabs" menu once the row has moved it there. The row settles
+    after the page is drawn (a tab seen at first may move into the menu), so this looks again until either shows."""
+    tab = page.get_by_role("tab", name=name, exact=True).filter(visible=True)
+    more = page.get_by_role("button", name="More tabs").filter(visible=True)
+    for _ in range(int(timeout_s / 0.25)):
+        page.wait_for_timeout(250)
+        if tab.count():
+            tab.click()
+            return
+        if more.count():
+            more.click()
+            page.locator(".overflow-dropdown").get_by_role("button", name=name, exact=True).click()
+            return
+    raise AssertionError(f"no tab {name!r} in the tab row or its menu")
+
+
 @pytest.mark.browser
 @needs_chromium
 @needs_xlm
@@ -251,5 +270,6 @@ def test_both_tabs_render_in_chromium(browser, server):
         page.get_by_role("button", name="Explain", exact=True).click()
         page.locator("#saliency-plot .js-plotly-plot .bars .point path").first.wait_for()
         page.get_by_text("Explaining the").first.wait_for()
+        assert page.locator("#saliency-tokens .sal-token").count() == 2 * 12  # 12 tokens, shaded twice
         page.wait_for_timeout(1000)
         shoot(page, "16-saliency")
