@@ -10,7 +10,7 @@ import pytest
 from _app_server import serving, xlmr_app
 from gradio_client.exceptions import AppError
 from test_app import figure, read_export, rows
-from test_browser import CHROMIUM, FLAGS, opened, shoot
+from test_browser import CHROMIUM, FLAGS, open_tab, opened, shoot
 
 from components.common import discover
 from xlm.pipelines import pipeline
@@ -181,16 +181,6 @@ class TestXLMRoberta:
 
 
 # -- Chromium ----------------------------------------------------------------------------------------------------
-def open_tab(page, name: str) -> None:
-    """Click a tab, in Gradio's "More tabs" menu where the tab row has no room for it."""
-    tab = page.get_by_role("tab", name=name, exact=True)
-    if tab.count():
-        tab.click()
-        return
-    page.get_by_role("button", name="More tabs").click()
-    page.locator(".overflow-dropdown").get_by_role("button", name=name, exact=True).click()
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (run `make chromium`)")
 def test_both_tabs_render_in_chromium(server):
