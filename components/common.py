@@ -23,6 +23,7 @@ import pandas as pd
 import psutil
 
 from xlm import resources
+from xlm.devices import resolve_device
 from xlm.errors import ModelNotFoundError, XLMError
 from xlm.files import is_hub_id, resolve_model_dir
 from xlm.pipelines import pipeline
@@ -136,7 +137,7 @@ def _in_assets(path: str) -> bool:
 
 def guard(folder: Path) -> Path:
     """``folder`` once it is known to fit in memory (:func:`xlm.resources.check` against free memory and the model
-    cache's budget); checked once per version of its config.json."""
+    cache's budget for the device models run on); checked once per version of its config.json."""
     config = folder / "config.json"
     stamp = config.stat().st_mtime_ns if config.is_file() else 0
     _guarded(str(folder), stamp)
@@ -145,7 +146,7 @@ def guard(folder: Path) -> Path:
 
 @functools.lru_cache(maxsize=256)
 def _guarded(folder: str, stamp: int) -> None:
-    resources.check(folder, budget_bytes=default_cache().budget_bytes)
+    resources.check(folder, budget_bytes=default_cache().budget_for(resolve_device("auto")))
 
 
 @functools.lru_cache(maxsize=64)
