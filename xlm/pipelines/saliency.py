@@ -62,13 +62,6 @@ def _differentiable(folder: Path, cls: type, device: torch.device) -> LoadedMode
     return LoadedModel(model, tokenizer, folder, device, "float32", model.load_report, model_bytes(model))
 
 
-def _as_device(device: Any) -> torch.device:
-    """The pipeline's device ("auto" or None: the first GPU, else the CPU)."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 class SaliencyPipeline(Pipeline):
     """``sal(item, choice=0)`` for one target: ``target="fill-mask"`` (a text with one mask),
     ``"question-answering"`` (``{"question", "context"}``, in one window) or ``"text-classification"`` (a text).
@@ -95,7 +88,7 @@ class SaliencyPipeline(Pipeline):
 
     @property
     def loaded(self) -> LoadedModel:
-        return _differentiable(self.folder, self.head_class, _as_device(self.device))
+        return _differentiable(self.folder, self.head_class, self.device)
 
     def run(
         self,
