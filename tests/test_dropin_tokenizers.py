@@ -553,3 +553,27 @@ def test_xlm_roberta_add_prefix_space_as_transformers(shared_data, tmp_path, add
         mine = XLMRobertaTokenizer.from_pretrained(tmp_path / saved)
         assert mine.add_prefix_space is HFRoberta.from_pretrained(str(tmp_path / saved)).add_prefix_space
         assert mine(texts)["input_ids"] == theirs["input_ids"]
+
+
+def test_xlm_roberta_normalized_added_tokens_are_found_in_the_normalized_text(shared_data, tmp_path):
+    """As transformers' fast tokenizer: a normalized token also matches text that NFKC turns into it (full-width
+    letters, a decomposed accent); a token that is not normalized matches only as written."""
+    from transformers import AddedToken as HFAdded
+
+    folder = _spm.train(shared_data, "unigram", tmp_path / "spm")
+    ours, hf = XLMRobertaTokenizer.from_pretrained(folder), HFRoberta.from_pretrained(str(folder))
+    rules = [
+        {"content": "hello", "normalized": True},
+        {"content": "naïve", "normalized": True},
+        {"content": "café", "normalized": False},
+        {"content": "ｘｙ", "normalized": False},
+        {"content": "qz", "single_word": True},
+    ]
+    for tok in (ours, hf):
+        tok.add_tokens([HFAdded(**rule) for rule in rules])
+    assert_same_encodings(
+        ours, hf, ["ｈｅｌｌｏ hello", "ｘｙ xy", "Hello ﬁ <mask> hello", "qz ｑｚ xqz", "x\u200bhello"]
+    )
+    # a decomposed accent: the same ids (our offsets of such a character take in its combining mark)
+    for text in ("nai\u0308ve naïve  x   naïve", "cafe\u0301 café"):
+        assert ours.encode(text) == hf.encode(text)

@@ -169,6 +169,9 @@ class PreTrainedTokenizer:
     #: What may not touch a ``single_word`` added token on either side (a regex character class): a word character
     #: for transformers' fast tokenizers, anything but a space for its slow ones.
     word_character: ClassVar[str] = r"\w"
+    #: Whether added tokens that are ``normalized`` are looked for in the normalised text
+    #: (:meth:`_normalize_with_offsets`), as transformers' fast tokenizers look for them.
+    matches_normalized: ClassVar[bool] = False
     #: Language assumed when none is given.
     default_lang: ClassVar[str | None] = None
     #: The model inputs that ``__call__`` and :meth:`pad` return by default (as in transformers).
@@ -221,8 +224,18 @@ class PreTrainedTokenizer:
         # a special token outside the vocabulary (set by attribute) is not looked for: as in transformers, it is
         # not a token until saved and reloaded (then added after the vocabulary)
         known = [t for t in self.all_special_tokens if t in self.encoder or t in self.added_tokens_encoder]
-        self._matched_tokens = sorted({*known, *self.added_tokens_encoder}, key=len, reverse=True)
-        self._special_pattern = re.compile("|".join(self._token_pattern(t) for t in self._matched_tokens))
+        matched = sorted({*known, *self.added_tokens_encoder}, key=len, reverse=True)
+        # where the family normalises texts, a normalized token is looked for in the normalised text (as
+        # transformers' fast tokenizers do), after the others were looked for in the text as written
+        later = [t for t in matched if self.matches_normalized and self._rule(t).normalized]
+        self._matchers = (
+            self._matcher([t for t in matched if t not in later]),
+            self._matcher(later),
+        )
+
+    def _matcher(self, tokens: list[str]) -> tuple[list[str], re.Pattern[str]] | None:
+        """The tokens (longest first) and one regex that finds any of them; None for no tokens."""
+        return (tokens, re.compile("|".join(self._token_pattern(t) for t in tokens))) if tokens else None
 
     def _token_pattern(self, token: str) -> str:
         """The regex of one added or special token in a text, its own stretch as the group: whitespace around it
@@ -425,14 +438,18 @@ class PreTrainedTokenizer:
         """(start, end, token) stretches of ``text``: the added and special tokens written in it, whole (``token``
         is the one matched; its stretch takes in the whitespace it strips, as transformers' offsets do), and the
         text between them (``token`` None)."""
-        start = 0
-        for match in self._special_pattern.finditer(text) if self._matched_tokens else ():
-            if match.start() > start:
-                yield start, match.start(), None
-            yield match.start(), match.end(), self._matched_tokens[(match.lastindex or 1) - 1]
-            start = match.end()
-        if start < len(text) or not text:
-            yield start, len(text), None
+        written, normalized = self._matchers
+        for start, end, token in _stretches(written, text, None, 0, len(text)):
+            if token is not None or normalized is None or start == end:
+                yield start, end, token
+                continue
+            norm, origin = self._normalize_with_offsets(text[start:end])
+            yield from _stretches(normalized, norm, origin, start, end) if norm else [(start, end, None)]
+
+    def _normalize_with_offsets(self, text: str) -> tuple[str, list[int]]:
+        """The family's normalised ``text`` and, for each of its characters and its end, the position in ``text``
+        it comes from (needed where :attr:`matches_normalized`)."""
+        raise NotImplementedError
 
     def _encode(self, text: str, lang: str | None, with_offsets: bool) -> Encoded:
         """Ids and pieces of ``text`` (no special tokens added), and their offsets when ``with_offsets``."""
@@ -943,6 +960,30 @@ class PreTrainedTokenizer:
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _stretches(
+    matcher: tuple[list[str], re.Pattern[str]] | None,
+    text: str,
+    origin: list[int] | None,
+    start: int,
+    end: int,
+) -> Iterable[tuple[int, int, str | None]]:
+    """(start, end, token) stretches of ``text`` as :meth:`PreTrainedTokenizer._chunks` gives them; positions are
+    mapped through ``origin`` (a normalised text's positions in the text it came from) and moved to ``start``;
+    the first stretch starts at ``start`` and the last ends at ``end`` whatever normalisation dropped there."""
+
+    def where(i: int) -> int:
+        return start if i == 0 else end if i == len(text) else start + (origin[i] if origin else i)
+
+    at = 0
+    for match in matcher[1].finditer(text) if matcher else ():
+        if match.start() > at:
+            yield where(at), where(match.start()), None
+        yield where(match.start()), where(match.end()), matcher[0][(match.lastindex or 1) - 1]
+        at = match.end()
+    if at < len(text) or not text:
+        yield where(at), end, None
 
 
 def _lay_out(layout: Layout, first: list, second: list | None, fill: tuple[Any, Any] | None = None) -> list:

@@ -65,6 +65,7 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
     pair_type_id = 0
     pair_truncation_halves = True
     length_after_padding = True
+    matches_normalized = True
 
     def __init__(
         self,
@@ -99,6 +100,7 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
         self._bare_model = (
             None if self.add_prefix_space else _load_model(_without_prefix(model_proto), source)
         )
+        self._model_proto, self._normalizer = model_proto, None  # the latter made when first needed
         pieces = [self.sp_model.id_to_piece(i) for i in range(len(SPM_CONTROL), len(self.sp_model))]
         vocab = {bos_token: 0, pad_token: 1, eos_token: 2, unk_token: 3}
         vocab.update({piece: i + len(SPM_CONTROL) + FAIRSEQ_OFFSET for i, piece in enumerate(pieces)})
@@ -151,6 +153,14 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
                 word_spans = _piece_spans(found["pieces"], found["offsets"], word.group())
                 spans += [(start + word.start(), end + word.start()) for start, end in word_spans]
         return ids, pieces, spans
+
+    def _normalize_with_offsets(self, text: str) -> tuple[str, list[int]]:
+        """The model's normalisation of ``text`` (NFKC and its own rules) with whitespace left as written, as
+        transformers' fast tokenizer normalises before it looks for normalized added tokens."""
+        if self._normalizer is None:
+            self._normalizer = _load_model(_normalization_only(self._model_proto), "The SentencePiece model")
+        normalized, origin = self._normalizer.normalize(text, with_offsets=True)
+        return normalized, list(origin)
 
     def _config_entries(self) -> dict[str, Any]:
         return {"add_prefix_space": self.add_prefix_space}
@@ -301,10 +311,27 @@ def _piece_spans(pieces: list[str], offsets: list[tuple[int, int]], chunk: str) 
 
 def _without_prefix(model_proto: bytes) -> bytes:
     """The same SentencePiece model without the ``▁`` it puts in front of a text (``add_dummy_prefix``)."""
-    spm_pb2 = _model_pb2("add_prefix_space=False")
+    return _edited(model_proto, "add_prefix_space=False", add_dummy_prefix=False)
+
+
+def _normalization_only(model_proto: bytes) -> bytes:
+    """The same model normalising characters only: whitespace kept as written, no ``▁``."""
+    return _edited(
+        model_proto,
+        "a normalized added token",
+        add_dummy_prefix=False,
+        escape_whitespaces=False,
+        remove_extra_whitespaces=False,
+    )
+
+
+def _edited(model_proto: bytes, purpose: str, **normalizer: bool) -> bytes:
+    """``model_proto`` with the given fields of its normalizer spec changed."""
+    spm_pb2 = _model_pb2(purpose)
     proto = spm_pb2.ModelProto()
     proto.ParseFromString(model_proto)
-    proto.normalizer_spec.add_dummy_prefix = False
+    for name, value in normalizer.items():
+        setattr(proto.normalizer_spec, name, value)
     return proto.SerializeToString()
 
 
