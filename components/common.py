@@ -305,6 +305,7 @@ def without_paths(message: str) -> str:
 
 def _converted(err: BaseException) -> gr.Error:
     if isinstance(err, gr.Error):
+        err.message = without_paths(str(err.message))
         err.print_exception = False
         return err
     if isinstance(err, EXPECTED_ERRORS):

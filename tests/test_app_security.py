@@ -531,3 +531,15 @@ def test_fields_left_out_take_the_family_defaults(model_type):
     ours = resources.config_parameters({"model_type": model_type})
     assert 0.99 * reference <= ours <= reference
     assert resources.config_parameters({"model_type": model_type, "vocab_size": 10}) < ours
+
+
+def test_messages_show_no_server_path():
+    from components.common import without_paths
+
+    cases = {
+        "config.json not found in /srv/models/snap-1/": "config.json not found in snap-1",
+        "/a/b/c.json is not valid JSON: line 1": "c.json is not valid JSON: line 1",
+        "the Hub at https://huggingface.co/org/m cannot be reached": "the Hub at https://huggingface.co/org/m cannot be reached",
+        "Hub id FacebookAI/xlm-mlm-en-2048, spacing 1 / (cols - 1)": "Hub id FacebookAI/xlm-mlm-en-2048, spacing 1 / (cols - 1)",
+    }
+    assert {text: without_paths(text) for text in cases} == cases
