@@ -3,17 +3,15 @@ meaning's translations joined by lines, and which sentence each one finds neares
 
 from __future__ import annotations
 
-import functools
-import os
 from typing import Any
 
 import gradio as gr
 import plotly.graph_objects as go
 
-from xlm.pipelines.embedding_map import MAX_SENTENCE_CHARS, MAX_SENTENCES, EmbeddingMapPipeline
+from xlm.pipelines.embedding_map import MAX_SENTENCE_CHARS, MAX_SENTENCES
 
 from . import limits, plots
-from .common import HEAVY_WORK, export, folder_of, intro, model_for, read_info, table
+from .common import HEAVY_WORK, export, get_pipeline, intro, model_for, read_info, table
 from .figure_export import images_button
 from .validation import Flag, Integer, Model, Text, endpoint
 
@@ -67,11 +65,6 @@ COLOURS = ["#3b6fb6", "#e07b39", "#3a9a5b", "#c0392b", "#8e44ad", "#7f8c8d", "#d
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=8)
-def _pipeline(folder: str) -> EmbeddingMapPipeline:
-    return EmbeddingMapPipeline(folder, device="auto")
-
-
 def example_text(languages: tuple[str, ...] | list[str], limit: int = 4) -> str:
     """The example: the four meanings in up to ``limit`` of the model's languages (English first), one block each."""
     known = [lang for lang in MEANINGS[0] if not languages or lang in languages]
@@ -82,8 +75,7 @@ def example_text(languages: tuple[str, ...] | list[str], limit: int = 4) -> str:
 def draw(text: str, layer: int, special_tokens: bool, model: str) -> dict[str, Any]:
     """The pipeline's map of ``text`` at ``layer`` (the language is an input only where the model has language
     embeddings; elsewhere it only names the point)."""
-    path, _ = model_for(TASK, model)
-    return _pipeline(os.fspath(folder_of(path)))(text, layer=layer, special_tokens=special_tokens)
+    return get_pipeline(TASK, model)(text, layer=layer, special_tokens=special_tokens)
 
 
 def rows(result: dict[str, Any]) -> list[dict[str, Any]]:

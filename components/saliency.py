@@ -3,9 +3,7 @@ fill-mask guess, a question-answering span or a class; any of the model's top an
 
 from __future__ import annotations
 
-import functools
 import html
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -13,14 +11,14 @@ import gradio as gr
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from xlm.pipelines.saliency import MAX_CHARS, SaliencyPipeline
+from xlm.pipelines.saliency import MAX_CHARS
 
 from . import examples, limits, plots
 from .common import (
     HEAVY_WORK,
     export,
     first_language,
-    folder_of,
+    get_pipeline,
     intro,
     lang_or_none,
     language_picker,
@@ -47,11 +45,6 @@ POSITIVE, NEGATIVE, ROLLOUT, PREDICTING = "#3b6fb6", "#c0392b", "#3a9a5b", "#e07
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=8)
-def _pipeline(folder: str, target: str) -> SaliencyPipeline:
-    return SaliencyPipeline(folder, target=target, device="auto")
-
-
 def example(target: str, lang: str | None) -> tuple[str, str]:
     """The example (text, question) of a target in ``lang`` (English where there is none)."""
     if target == "question-answering":
@@ -64,8 +57,8 @@ def explain(
     target: str, text: str, question: str, lang: str | None, choice: int, model: str
 ) -> dict[str, Any]:
     """The saliency of the model's ``choice``-th answer (0: its best) for ``text`` (the context, for QA)."""
-    path, note = model_for(target, model)
-    pipe = _pipeline(os.fspath(folder_of(path)), target)
+    path, note = model_for(target, model)  # a model with a trained head for the target, where there is one
+    pipe = get_pipeline("saliency", path, target=target)
     item: Any = {"question": question, "context": text} if target == "question-answering" else text
     result = pipe(item, choice=choice, top_k=TOP_CHOICES, lang=lang_or_none(lang))
     return {**result, "note": note, "what": WHAT[target].format(label=result["explained"])}
