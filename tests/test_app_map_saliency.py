@@ -100,6 +100,18 @@ def _saliency_images(client, model: str) -> list[str]:
     return client.predict(api_name="/saliency_images")
 
 
+def test_image_export_without_chromium_says_what_is_missing(monkeypatch, tmp_path):
+    import gradio as gr
+    import plotly.graph_objects as go
+
+    from components.figure_export import image_files
+
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-chromium"))  # where kaleido looks first
+    with pytest.raises(gr.Error, match="needs Chromium on the server") as refused:
+        image_files({"bars": go.Figure(go.Bar(y=[1, 2]))}, "test")
+    assert str(tmp_path) not in str(refused.value)  # no server path in the message
+
+
 def test_images_before_a_run_are_refused_and_limits_are_stated(server):
     from gradio_client import Client
     from gradio_client.exceptions import AppError
