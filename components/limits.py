@@ -21,6 +21,7 @@ MAX_TEMPERATURE = 10.0
 MAX_LANGUAGE_CHARS = 32  # a language code as typed in a picker
 MAX_MODEL_CHARS = 200  # a model name, Hub id or folder as typed
 MAX_CHOICE_CHARS = 200  # any other picker value
+GRID_SIDE = 48  # attention grid: a small panel shows at most this many cells a side (block means beyond)
 EXPORT_CELLS = 100_000  # attention exports: beyond this many weights, the CSV holds the mean over heads
 SESSION_TTL_S = 600  # per-visitor state (the last attention) is dropped after this long
 

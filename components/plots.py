@@ -13,6 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .limits import GRID_SIDE
+
 HEAT = "Blues"
 BAR = "#3b6fb6"
 PAIR_BAR = "#e07b39"
@@ -172,9 +174,25 @@ def attention_heatmap(
     return _layout(fig, title, min(side, 900))
 
 
+def pooled(matrices: np.ndarray, side: int) -> np.ndarray:
+    """The last two axes of ``matrices`` averaged over blocks of neighbouring cells, so that neither has more than
+    ``side`` cells (blocks as even as the size allows)."""
+    for axis in (-2, -1):
+        n = matrices.shape[axis]
+        if n > side:
+            starts = np.linspace(0, n, side + 1).astype(int)[:-1]
+            sizes = np.diff(np.append(starts, n)).astype(np.float32)
+            shape = [1] * matrices.ndim
+            shape[axis] = side
+            matrices = np.add.reduceat(matrices, starts, axis=axis) / sizes.reshape(shape)
+    return matrices
+
+
 def attention_grid(attentions: Any, title: str = "Every layer (rows) × head (columns)") -> go.Figure:
-    """Small heatmaps of every layer and head, to spot heads with a pattern (diagonal, first token, ...)."""
-    att = np.asarray(attentions, dtype=np.float32)
+    """Small heatmaps of every layer and head, to spot heads with a pattern (diagonal, first token, ...). A panel
+    is too small to show a long text's every token: beyond :data:`limits.GRID_SIDE` cells a side, it shows block
+    means (which keeps the page light for big models)."""
+    att = pooled(np.asarray(attentions, dtype=np.float32), GRID_SIDE)
     layers, heads = att.shape[:2]
     fig = make_subplots(
         rows=layers,

@@ -543,3 +543,21 @@ def test_messages_show_no_server_path():
         "Hub id FacebookAI/xlm-mlm-en-2048, spacing 1 / (cols - 1)": "Hub id FacebookAI/xlm-mlm-en-2048, spacing 1 / (cols - 1)",
     }
     assert {text: without_paths(text) for text in cases} == cases
+
+
+def test_attention_grid_panels_are_bounded():
+    import numpy as np
+
+    from components import plots
+    from components.limits import GRID_SIDE
+
+    n = 2 * GRID_SIDE + 1
+    att = np.random.default_rng(1).random((2, 3, n, n), dtype=np.float32)
+    fig = plots.attention_grid(att)
+    panels = [np.asarray(trace.z) for trace in fig.data]
+    assert len(panels) == 6 and all(p.shape == (GRID_SIDE, GRID_SIDE) for p in panels)
+    starts = np.linspace(0, n, GRID_SIDE + 1).astype(int)
+    block = att[1, 2, starts[0] : starts[1], starts[-2] :]  # first block row, last block column
+    assert panels[5][0, -1] == pytest.approx(float(block.mean()), rel=1e-5)
+    small = plots.attention_grid(att[:, :, :5, :5])
+    assert np.array_equal(np.asarray(small.data[0].z), att[0, 0, :5, :5])
