@@ -115,14 +115,16 @@ LAYER, HEAD, QUERY = Name("Layer"), Name("Head"), Name("Token")
 )
 def _run(text, lang, pair, lang_pair, layer, head, model):
     data = attend(text, lang, pair, lang_pair, model)
-    # Kept per visitor until the next run or SESSION_TTL_S: float32 (a nested list of floats takes 8 times more).
     data = {**data, "attentions": np.asarray(data["attentions"], dtype=np.float32)}
     labels = plots.token_labels(data["tokens"], data["langs"])
     query_choices = [(label, str(i)) for i, label in enumerate(labels)]
     heat, bars = _figures(data, layer, head, "0")
     files = export("attention", *export_rows(data))
     grid = plots.attention_grid(data["attentions"])
-    return data, grid, heat, bars, gr.update(choices=query_choices, value="0"), files
+    # Kept per visitor until the next run or SESSION_TTL_S, for the views: float16 (weights in [0, 1] keep three
+    # digits; a nested list of Python floats takes 16 times more).
+    kept = {**data, "attentions": data["attentions"].astype(np.float16)}
+    return kept, grid, heat, bars, gr.update(choices=query_choices, value="0"), files
 
 
 @endpoint(layer=LAYER, head=HEAD, query=QUERY)
