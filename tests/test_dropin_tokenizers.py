@@ -424,6 +424,10 @@ RULE_TEXTS = [
     "qz qzq xqz qz. qz",
     "xqz qz",
     "qz,qz",
+    "xqzy",  # joined to one side, cut from the other (transformers' slow tokenizer)
+    "houseqzhouse",
+    "qzqz",
+    "aqzqz b",
     "HeLLo hello HELLO",
     "WoRLd world",
     "a <both>  b",

@@ -166,9 +166,9 @@ class PreTrainedTokenizer:
     #: ``return_length`` as transformers' fast tokenizers give it (the padded length, a list even for one text)
     #: rather than as its slow ones (a batch's lengths before padding; one text's padded length, as an int).
     length_after_padding: ClassVar[bool] = False
-    #: What may not touch a ``single_word`` added token on either side (a regex character class): a word character
-    #: for transformers' fast tokenizers, anything but a space for its slow ones.
-    word_character: ClassVar[str] = r"\w"
+    #: What may not touch a ``single_word`` added token on either side (a regex character class), as transformers'
+    #: fast tokenizers look at it; None where the family settles it after the match (its slow tokenizers).
+    word_character: ClassVar[str | None] = r"\w"
     #: Whether added tokens that are ``normalized`` are looked for in the normalised text
     #: (:meth:`_normalize_with_offsets`), as transformers' fast tokenizers look for them.
     matches_normalized: ClassVar[bool] = False
@@ -242,7 +242,7 @@ class PreTrainedTokenizer:
         where it strips it, and no word character beside it where it is a single word."""
         rule = self.added_token_rules.get(token, AddedToken(token, special=True))
         core = re.escape(token)
-        if rule.single_word:
+        if rule.single_word and self.word_character is not None:
             core = f"(?<!{self.word_character}){core}(?!{self.word_character})"
         left, right = (r"\s*" if strip else "" for strip in (rule.lstrip, rule.rstrip))
         return f"{left}({core}){right}"

@@ -138,8 +138,9 @@ class XLMTokenizer(PreTrainedTokenizer):
 
     vocab_files_names = (VOCAB_FILE, MERGES_FILE)
     default_lang = "en"
-    # transformers' slow tokenizer: a single-word token has a space (or nothing) on either side
-    word_character = "[^ ]"
+    word_character = (
+        None  # single-word tokens are settled after the match, as the slow tokenizer does (_chunks)
+    )
 
     def __init__(
         self,
@@ -194,6 +195,26 @@ class XLMTokenizer(PreTrainedTokenizer):
     @property
     def do_lower_case(self) -> bool:
         return self.do_lowercase_and_remove_accent
+
+    def _chunks(self, text: str) -> Iterable[tuple[int, int, str | None]]:
+        """As transformers' slow tokenizer treats a ``single_word`` token found in a text: when the text before it
+        does not end with a space it joins that text, else when the text after it does not start with one it joins
+        that; the stretch it joins is then cut as ordinary text (and stays apart from the stretch on its other
+        side)."""
+        parts = [[start, end, token] for start, end, token in super()._chunks(text)]
+        for i, (start, end, token) in enumerate(parts):
+            if token is None or not self._rule(token).single_word:
+                continue
+            left, right = (parts[i - 1] if i else None), (parts[i + 1] if i + 1 < len(parts) else None)
+            if left and left[0] < left[1] and text[left[1] - 1] != " ":
+                left[1:] = [end, None]
+            elif right and right[0] < right[1] and text[right[0]] != " ":
+                right[0], right[2] = start, None
+            else:
+                continue
+            parts[i] = [start, start, None]  # joined: an empty stretch, which a later token does not join
+        kept = [(start, end, token) for start, end, token in parts if start < end]
+        return kept or [(0, len(text), None)]
 
     def _normalize_added(self, token: AddedToken) -> AddedToken:
         """transformers lowercases an added token that is normalized and not special when texts are lowercased
