@@ -398,3 +398,16 @@ def test_the_views_are_tasks_like_the_others(lm_dir):
     lens = pipeline("logit-lens", lm_dir, device="cpu")("Das ist ein <special1> .", lang="de")
     fill = pipeline("fill-mask", lm_dir, device="cpu")("Das ist ein <special1> .", lang="de", top_k=1)
     assert lens["answer"]["token"] == fill[0]["token"]
+
+
+def test_a_differentiable_copy_is_an_entry_of_its_own(lm_dir):
+    """Gradients need plain torch layers in a float dtype: the saliency view gets its own cache entry (counted in
+    the budget like the others), the inference copy keeps its fast kernels and its precision."""
+    cache = ModelCache()
+    fill = pipeline("fill-mask", lm_dir, device="cpu", dtype="int8", cache=cache)
+    sal = pipeline("saliency", lm_dir, device="cpu", dtype="int8", cache=cache)
+    assert fill.loaded is not sal.loaded and len(cache) == 2
+    assert fill.loaded.precision == "int8" and sal.loaded.precision == "float32"
+    linears = [m for m in sal.model.modules() if isinstance(m, torch.nn.Linear)]
+    assert linears and all(type(m) is torch.nn.Linear for m in linears)
+    assert sal("Das ist ein <special1> .", lang="de")["gradient_x_input"]

@@ -26,6 +26,7 @@ class Pipeline:
     role: str | None = (
         None  # what the model must do (a registry role); None: the checkpoint's own architecture
     )
+    differentiable: bool = False  # whether it takes gradients through the model (a cache entry of its own)
 
     def __init__(
         self,
@@ -50,7 +51,12 @@ class Pipeline:
     @property
     def loaded(self) -> LoadedModel:
         return self.cache.get(
-            self.folder, self.head_class, device=self.device, dtype=self.dtype, config=self.config
+            self.folder,
+            self.head_class,
+            device=self.device,
+            dtype=self.dtype,
+            config=self.config,
+            differentiable=self.differentiable,
         )
 
     @property

@@ -90,16 +90,20 @@ class ModelCache:
         dtype: str | torch.dtype | None = None,
         revision: str | None = None,
         config: PretrainedConfig | None = None,
+        differentiable: bool = False,
     ) -> LoadedModel:
         """Return the loaded model for this key, loading it once if needed. ``cls``: a class, an architecture
         name of the checkpoint's family, or None for the checkpoint's own; ``config``: the checkpoint's config
-        when the caller has read it already. A ``Path`` is taken as a local folder resolved before (pipelines
+        when the caller has read it already; ``differentiable``: a copy gradients can flow through (plain torch
+        layers in a float dtype: no int8, no oneDNN kernels, "auto" means float32), a cache entry of its own. A ``Path`` is taken as a local folder resolved before (pipelines
         pass theirs), so a Hub id is resolved once, where the pipeline is made."""
         folder = model if isinstance(model, Path) else resolve_model_dir(model, revision=revision)
         config = config if config is not None else read_config(folder)
         klass = cls if isinstance(cls, type) else architecture(config, cls)
         dev = resolve_device(device)
-        key = (str(folder.resolve()), klass.__name__, str(dev), str(dtype))
+        if differentiable and (dtype == "auto" or pick_precision(dtype, dev) == "int8"):
+            dtype = None
+        key = (str(folder.resolve()), klass.__name__, str(dev), str(dtype), differentiable)
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
@@ -110,7 +114,7 @@ class ModelCache:
                 if key in self._entries:
                     self._entries.move_to_end(key)
                     return self._entries[key]
-            entry = self._load(folder, config, klass, dev, dtype)
+            entry = self._load(folder, config, klass, dev, dtype, differentiable)
             with self._lock:
                 self._entries[key] = entry
                 self._evict(keep=key)
@@ -124,11 +128,12 @@ class ModelCache:
         cls: type[PreTrainedModel],
         device: torch.device,
         dtype: Any,
+        differentiable: bool,
     ) -> LoadedModel:
         # Loads happen lazily, often inside a pipeline call's inference mode: build normal (not inference) tensors,
         # so that the model also works where a caller runs it outside inference mode.
         with torch.inference_mode(False):
-            return self._load_model(folder, config, cls, device, dtype)
+            return self._load_model(folder, config, cls, device, dtype, differentiable)
 
     def _load_model(
         self,
@@ -137,6 +142,7 @@ class ModelCache:
         cls: type[PreTrainedModel],
         device: torch.device,
         dtype: Any,
+        differentiable: bool,
     ) -> LoadedModel:
         precision = pick_precision(dtype, device)
         # a float dtype asked for by name is read straight in it; "auto" and int8 start from float32
@@ -160,7 +166,8 @@ class ModelCache:
                 release_freed_memory()
                 model = cls.from_pretrained(folder, config=config, dtype=torch.float32, device=device)
         model.eval().requires_grad_(False)  # inference only: no autograd bookkeeping
-        use_onednn_linears(model)  # the fp32 linear layers left: a faster kernel, where there is one
+        if not differentiable:  # oneDNN kernels have no backward
+            use_onednn_linears(model)  # the fp32 linear layers left: a faster kernel, where there is one
         return LoadedModel(
             model, tokenizer, folder, device, precision, model.load_report, model_bytes(model), notes
         )

@@ -9,25 +9,21 @@
   (the mask; the span's start and end, averaged; the first token for a class) says how much each input token
   reaches it. Rows sum to 1.
 
-Gradients need a model autograd can go through: the model cache's copies run oneDNN kernels without a backward,
-so this pipeline keeps its own float32 copy of the (at most two) checkpoints it last explained.
+Gradients need a model autograd can go through: the pipeline asks the model cache for a differentiable copy
+(plain torch layers in a float dtype; the inference copies run oneDNN kernels without a backward).
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..errors import InputError
-from ..registry import architecture, family_of, read_config
+from ..registry import architecture
 from .base import Pipeline
-from .cache import LoadedModel
 from .fill_mask import MASK_ALIASES
-from .precision import model_bytes
 from .question_answering import build_qa_features
 
 TARGETS = {
@@ -51,17 +47,6 @@ def attention_rollout(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
     return rollout
 
 
-@functools.lru_cache(maxsize=2)
-def _differentiable(folder: Path, cls: type, device: torch.device) -> LoadedModel:
-    """A float32 copy of a checkpoint with plain torch layers (gradients flow through them)."""
-    config = read_config(folder)
-    with torch.inference_mode(False):
-        model = cls.from_pretrained(folder, config=config, dtype=torch.float32, device=device)
-    model.eval().requires_grad_(False)
-    tokenizer = family_of(config).tokenizer_class.from_pretrained(folder)
-    return LoadedModel(model, tokenizer, folder, device, "float32", model.load_report, model_bytes(model))
-
-
 class SaliencyPipeline(Pipeline):
     """``sal(item, choice=0)`` for one target: ``target="fill-mask"`` (a text with one mask),
     ``"question-answering"`` (``{"question", "context"}``, in one window) or ``"text-classification"`` (a text).
@@ -72,6 +57,7 @@ class SaliencyPipeline(Pipeline):
     """
 
     task = "saliency"
+    differentiable = True  # gradients flow back to the input embeddings
 
     def __init__(self, model: Any, *, target: str = "fill-mask", **kwargs: Any) -> None:
         if target not in TARGETS:
@@ -85,10 +71,6 @@ class SaliencyPipeline(Pipeline):
                 "This checkpoint has XLM's beam-search QA head, which gives no start/end logit per token: "
                 "saliency of a span needs a span head (XLMForQuestionAnsweringSimple)."
             )
-
-    @property
-    def loaded(self) -> LoadedModel:
-        return _differentiable(self.folder, self.head_class, self.device)
 
     def run(
         self,
