@@ -581,3 +581,13 @@ def test_xlm_roberta_normalized_added_tokens_are_found_in_the_normalized_text(sh
     # a decomposed accent: the same ids (our offsets of such a character take in its combining mark)
     for text in ("nai\u0308ve naïve  x   naïve", "cafe\u0301 café"):
         assert ours.encode(text) == hf.encode(text)
+
+
+def test_add_tokens_takes_what_transformers_takes(pair, tmp_path):
+    ours, hf = fresh(pair, tmp_path)
+    for tok in (ours, hf):
+        assert tok.add_tokens("") == tok.add_tokens(None) == tok.add_tokens([""]) == 0
+        for bad in (5, ["fine", 3], ["fine", None]):
+            with pytest.raises(TypeError):
+                tok.add_tokens(bad)
+    assert len(ours) == ours.vocab_size == hf.vocab_size  # ours adds none of a list with a bad entry

@@ -85,7 +85,7 @@ class AddedToken:
         if isinstance(token, dict):
             return cls(**{k: token[k] for k in fields if k in token})
         if not isinstance(getattr(token, "content", None), str):
-            raise InputError(f"add_tokens takes non-empty strings or AddedToken objects, got {token!r}.")
+            raise TypeError(f"add_tokens takes strings or AddedToken objects, got {token!r}.")
         values = {k: getattr(token, k) for k in fields if hasattr(token, k)}
         return cls(**{**values, "special": values.get("special", False) or special})
 
@@ -319,11 +319,17 @@ class PreTrainedTokenizer:
         """Add tokens (strings or :class:`AddedToken`) to the vocabulary (ids from ``len(self)`` on); they are never
         split, in any text, and matched as their ``lstrip`` / ``rstrip`` / ``single_word`` / ``normalized`` say.
         With ``special_tokens`` they also join the special tokens (skipped by ``decode(skip_special_tokens=True)``).
-        Returns how many were new."""
+        Returns how many were new; empty strings (and ``None`` for all of them) add nothing, as in transformers."""
+        if new_tokens is None:
+            return 0
         many = isinstance(new_tokens, Sequence) and not isinstance(new_tokens, str)
-        added = 0
-        for given in new_tokens if many else [new_tokens]:
-            rule = self._normalize_added(AddedToken.of(given, special=special_tokens))
+        given = [
+            AddedToken.of(t, special=special_tokens)
+            for t in (new_tokens if many else [new_tokens])
+            if t != ""
+        ]
+        added = 0  # all checked before any is added
+        for rule in map(self._normalize_added, given):
             token = rule.content
             self.added_token_rules[token] = rule
             if token not in self.encoder and token not in self.added_tokens_encoder:
