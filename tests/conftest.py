@@ -171,3 +171,15 @@ def make_xlmr(xlmr_tokenizer_dir, tmp_path_factory):
         return folder
 
     return make
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for a test module (tests/_browser.py says where it is and how it starts)."""
+    from _browser import CHROMIUM, FLAGS
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield chromium
+        chromium.close()

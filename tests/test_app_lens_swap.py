@@ -8,9 +8,9 @@ import re
 
 import pytest
 from _app_server import serving, xlmr_app
+from _browser import CHROMIUM, FLAGS, open_tab, opened, shoot
 from gradio_client.exceptions import AppError
 from test_app import figure, read_export, rows
-from test_browser import CHROMIUM, FLAGS, open_tab, opened, shoot
 
 from components.common import discover
 from xlm.pipelines import pipeline

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _app_server import serving, xlmr_app
-from test_browser import CHROMIUM, FLAGS, opened, shoot
+from _browser import CHROMIUM, open_tab, opened, shoot
 
 from components.common import discover, folder_of
 from components.embedding_map import MAX_CHARS as MAP_CHARS
@@ -237,33 +237,6 @@ def test_xlmr_map_and_saliency(make_xlmr, tmp_path_factory):
 
 
 # -- in a real browser ----------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-def open_tab(page, name: str, timeout_s: float = 30) -> None:
-    """Click a tab in the tab row, or in Gradio's "More tabs" menu once the row has moved it there. The row settles
-    after the page is drawn (a tab seen at first may move into the menu), so this looks again until either shows."""
-    tab = page.get_by_role("tab", name=name, exact=True).filter(visible=True)
-    more = page.get_by_role("button", name="More tabs").filter(visible=True)
-    for _ in range(int(timeout_s / 0.25)):
-        page.wait_for_timeout(250)
-        if tab.count():
-            tab.click()
-            return
-        if more.count():
-            more.click()
-            page.locator(".overflow-dropdown").get_by_role("button", name=name, exact=True).click()
-            return
-    raise AssertionError(f"no tab {name!r} in the tab row or its menu")
-
-
 @pytest.mark.browser
 @needs_chromium
 @needs_xlm

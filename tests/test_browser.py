@@ -7,27 +7,12 @@ the XLM tests need an embedded model in assets/ (or $XLM_EXPLORER_ASSETS) and ar
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-
 import pytest
 from _app_server import serving, xlmr_app
+from _browser import CHROMIUM, SHOTS, open_tab, opened, shoot
 
 from components.common import discover
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
-SHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Each tab, the buttons to press before its screenshot, and an element that shows the result arrived.
 TABS = [
     ("Fill-mask", ["Predict"], "#fill-mask-plot .bars"),
@@ -40,7 +25,6 @@ TABS = [
     ("Compare languages", ["Compare"], "#compare-bars .bars"),
     ("Model", [], "#model-card h3"),
 ]
-TIMEOUT_MS = 60_000
 
 pytestmark = [
     pytest.mark.browser,
@@ -62,32 +46,6 @@ def xlmr_url(make_xlmr, tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@contextmanager
-def opened(browser, url: str) -> Iterator:
-    """A fresh page on the app at ``url``; fails the test if the browser logged an error."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda err: errors.append(str(err)))
-    page.set_default_timeout(TIMEOUT_MS)
-    page.goto(url)
-    page.get_by_role("heading", name="XLM Explorer").wait_for()
-    yield page
-    context.close()
-    assert not errors, f"browser console errors: {errors}"
-
-
 @pytest.fixture()
 def page(browser, url):
     with opened(browser, url) as page:
@@ -98,23 +56,6 @@ def page(browser, url):
 def xlmr_page(browser, xlmr_url):
     with opened(browser, xlmr_url) as page:
         yield page
-
-
-def open_tab(page, name: str) -> None:
-    """Click a tab, in Gradio's "More tabs" menu where the tab row has no room for it."""
-    tab = page.get_by_role("tab", name=name, exact=True)
-    if tab.count():
-        tab.click()
-        return
-    page.get_by_role("button", name="More tabs").click()
-    page.locator(".overflow-dropdown").get_by_role("button", name=name, exact=True).click()
-
-
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 10_000
 
 
 @needs_xlm
