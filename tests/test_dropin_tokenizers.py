@@ -546,6 +546,7 @@ def test_xlm_roberta_add_prefix_space_as_transformers(shared_data, tmp_path, add
     mine, theirs = ours(texts, return_offsets_mapping=True), hf(texts, return_offsets_mapping=True)
     assert mine["input_ids"] == theirs["input_ids"]
     assert_offsets(hf, mine, theirs)
+    assert [mine.word_ids(i) for i in range(len(texts))] == [theirs.word_ids(i) for i in range(len(texts))]
     words = ["Hello", "world", "again"]
     assert (
         ours(words, is_split_into_words=True)["input_ids"] == hf(words, is_split_into_words=True)["input_ids"]

@@ -227,6 +227,7 @@ class PreTrainedTokenizer:
         matched = sorted({*known, *self.added_tokens_encoder}, key=len, reverse=True)
         # where the family normalises texts, a normalized token is looked for in the normalised text (as
         # transformers' fast tokenizers do), after the others were looked for in the text as written
+        self.matched_tokens = frozenset(matched)  # the added and special tokens looked for in texts
         later = [t for t in matched if self.matches_normalized and self._rule(t).normalized]
         self._matchers = (
             self._matcher([t for t in matched if t not in later]),

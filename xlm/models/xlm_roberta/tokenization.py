@@ -18,7 +18,14 @@ import sentencepiece
 
 from ...errors import CorruptCheckpointError, InputError, MissingDependencyError, ModelNotFoundError
 from ...files import read_json
-from ...tokenization_utils import SPECIAL_TOKEN_ATTRIBUTES, Layout, PreTrainedTokenizer, Span, Trace
+from ...tokenization_utils import (
+    SPECIAL_TOKEN_ATTRIBUTES,
+    Encoded,
+    Layout,
+    PreTrainedTokenizer,
+    Span,
+    Trace,
+)
 
 SPM_FILE = "sentencepiece.bpe.model"
 TOKENIZER_JSON = "tokenizer.json"
@@ -134,6 +141,23 @@ class XLMRobertaTokenizer(PreTrainedTokenizer):
     def _model_ids(self, spm_ids: Iterable[int]) -> list[int]:
         control = self._from_spm_control
         return [i + FAIRSEQ_OFFSET if i >= len(control) else control[i] for i in spm_ids]
+
+    def _encode(self, text: str, lang: str | None, with_offsets: bool) -> Encoded:
+        """With ``add_prefix_space=False`` no ``▁`` marks where words start: the words are then the text's
+        whitespace-separated stretches and its added tokens, read from where each piece lies in the text."""
+        if self.add_prefix_space:
+            return super()._encode(text, lang, with_offsets)
+        ids, pieces, spans, _ = super()._encode(text, lang, with_offsets=True)
+        tokens, words = self.matched_tokens, []
+        for i, (start, _) in enumerate(spans):
+            joined = (
+                i > 0
+                and pieces[i] not in tokens
+                and pieces[i - 1] not in tokens
+                and not any(c.isspace() for c in text[spans[i - 1][1] : start])
+            )
+            words.append(words[-1] if joined else (words[-1] + 1 if words else 0))
+        return ids, pieces, spans if with_offsets else None, words
 
     def _encode_chunk(
         self, chunk: str, lang: str | None, with_offsets: bool
