@@ -300,6 +300,11 @@ def test_config_json_files_and_subfolder_read_both_ways(model_type, saved, tmp_p
         theirs.to_dict()
     )
     assert ours_class.from_json_file(tmp_path / "theirs.json") == ours
+    # a JSON file with the Hub options transformers users pass: they are not config values (a token never is)
+    hub = {"token": "hf_secret", "revision": "main", "subfolder": "", "local_files_only": True}
+    for auto in (xlm.AutoConfig, transformers.AutoConfig):
+        config = auto.from_pretrained(folder / "config.json", **hub)
+        assert not hasattr(config, "token") and "hf_secret" not in config.to_json_string()
 
 
 @pytest.mark.parametrize("model_type", list(FAMILIES))

@@ -47,8 +47,9 @@ class AutoConfig:
     @staticmethod
     def from_pretrained(name_or_path: str | os.PathLike, **kwargs: Any) -> PretrainedConfig:
         path = Path(name_or_path).expanduser()
-        if path.is_file():
-            return config_from_dict(read_json(path), **kwargs)
+        if path.is_file():  # a JSON file: the Hub options have nothing to do (and never become config values)
+            overrides = {k: v for k, v in kwargs.items() if k not in _HUB_OPTIONS}
+            return config_from_dict(read_json(path), **overrides)
         return read_config(_folder(name_or_path, kwargs, weights=False), **kwargs)
 
     @staticmethod
