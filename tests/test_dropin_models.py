@@ -197,17 +197,9 @@ def test_relabelled_classifier_loads_mismatched_and_trains_as_transformers(model
     assert_tuples_close(losses[0], losses[1])
 
 
-# The loader (xlm/loading.py) lists a tied LM-head tensor whose source was re-initialised for its size as missing
-# (transformers does not), and the head is no longer tied after that re-initialisation. The fix is the loader's:
-# see issue 13's report.
-TIED_TO_A_MISMATCHED_SOURCE = pytest.mark.xfail(
-    strict=True, reason="loader: tied head of a re-initialised embedding listed as missing and untied"
-)
-
-
 @pytest.mark.parametrize(
     ("model_type", "name"),
-    [pytest.param(*case, marks=TIED_TO_A_MISMATCHED_SOURCE) if case in LM_HEADS else case for case in CASES],
+    CASES,
 )
 def test_mismatched_sizes_of_every_head_as_transformers(model_type, name, saved):
     """A checkpoint loaded with another vocabulary size: the tensors of that size are initialised afresh and

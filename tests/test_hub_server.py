@@ -388,11 +388,6 @@ def test_a_subfolder_of_a_hub_repo_as_in_transformers(sub, hub, folders):
             load("org/nested", subfolder="nope")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="xlm/loading.py refuses token= on a Hub id and adds subfolder after resolving the repo's root "
-    "(the change is in issue 13's report); the Auto classes above already do both",
-)
 def test_a_class_own_from_pretrained_takes_token_and_subfolder_on_hub_ids(hub, folders):
     local = _logits(xlm.XLMWithLMHeadModel.from_pretrained(folders["xlm"]), **INPUTS)
     for repo, kwargs in (("org/private", {"token": TOKEN}), ("org/nested", {"subfolder": "xlm"})):

@@ -60,10 +60,12 @@ from .models.xlm_roberta.modeling import (
 )
 from .models.xlm_roberta.tokenization import XLMRobertaTokenizer
 from .pipelines import pipeline
+from .tokenization_utils import AddedToken
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AddedToken",
     "AutoConfig",
     "AutoModel",
     "AutoModelForCausalLM",

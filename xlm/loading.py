@@ -172,15 +172,13 @@ def load_model(
     device = _one_of("device", device, "device_map", _map_device(device_map))
     folder: Path | None = None
     if name_or_path is not None:
-        if token and not Path(name_or_path).expanduser().is_dir():
-            raise ValueError(
-                "token= is not passed to the Hub here: log in (`hf auth login`) or set HF_TOKEN instead."
-            )
-        folder = (
-            resolve_model_dir(
-                name_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only
-            )
-            / subfolder
+        folder = resolve_model_dir(
+            name_or_path,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+            subfolder=subfolder,
         )
     elif config is None or state_dict is None:
         raise ValueError("Without a checkpoint (name_or_path=None) pass both config= and state_dict=.")
@@ -213,13 +211,19 @@ def load_model(
     mismatched_keys = {key for key, _, _ in mismatched}
     report = LoadReport(
         missing_keys=sorted(
-            k for k in expected if k not in state and tied.get(k) not in state and k not in mismatched_keys
+            k
+            for k in expected
+            if k not in state
+            and tied.get(k) not in state
+            and k not in mismatched_keys
+            and tied.get(k) not in mismatched_keys
         ),
         unexpected_keys=sorted(k for k in state if k not in expected),
         mismatched_keys=mismatched,
         head_names=cls.head_names,
     )
     _materialise_missing(model, torch.device("cpu"))
+    model.tie_weights()  # a re-initialised (mismatched) source: the head follows the new tensor
     if target is not None:
         model.to(target)
     if device is not None:
