@@ -25,6 +25,7 @@ from .common import (
     read_info,
     table,
 )
+from .figure_export import images_button
 from .validation import Integer, Language, Model, Name, Text, at_most_masks, at_most_words, endpoint
 from .view_pipelines import view_pipeline
 
@@ -97,6 +98,19 @@ def setup(model: str) -> tuple[str, list[str], str | None, str | None, list[str]
     return note, langs, own, other, layer_choices(info.n_layers)
 
 
+def figures(result: dict[str, Any]) -> dict[str, Any]:
+    """The tab's charts of one result (the swap's output and the attention layer shown), by file name."""
+    out, layer = result["out"], result["layer"]
+    where = "mean of all layers" if layer in (None, "", MEAN) else f"layer {layer}"
+    return {
+        "guesses": lens_plots.swap_bars(out),
+        "attention": plots.compare_heatmaps(
+            attention_views(out, layer), f"Attention ({where}, mean of heads)"
+        ),
+        "shift": lens_plots.attention_shift_plot(out["shift"]["attention"]),
+    }
+
+
 def other_choices(langs: list[str]) -> list[tuple[str, str]]:
     return [*((lang, lang) for lang in langs), NONE_CHOICE] if langs else []
 
@@ -112,13 +126,14 @@ def other_choices(langs: list[str]) -> list[tuple[str, str]]:
 )
 def _run(text: str, lang: str | None, other: str | None, top_k: float, layer: str | None, model: str):
     out = swap(text, lang, other, top_k, model)
-    where = "mean of all layers" if layer in (None, "", MEAN) else f"layer {layer}"
+    charts = figures({"out": out, "layer": layer})
     rows = prediction_rows(out)
     return (
+        {"out": out, "layer": layer},
         summary(out, int(top_k)),
-        lens_plots.swap_bars(out),
-        plots.compare_heatmaps(attention_views(out, layer), f"Attention ({where}, mean of heads)"),
-        lens_plots.attention_shift_plot(out["shift"]["attention"]),
+        charts["guesses"],
+        charts["attention"],
+        charts["shift"],
         table(rows),
         export("language_swap", {"text": text, **out}, rows),
     )
@@ -174,11 +189,15 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     shift = gr.Plot(label="Attention shift per layer")
     frame = gr.Dataframe(label="Predictions side by side")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+    result = gr.State({}, time_to_live=limits.SESSION_TTL_S)
+    images_button(
+        result, figures, "language_swap", "language_swap_images", "Export the charts as PNG and SVG"
+    )
 
     run.click(
         _run,
         [text, lang, other, top_k, layer, model],
-        [moved, bars, heat, shift, frame, files],
+        [result, moved, bars, heat, shift, frame, files],
         api_name="language_swap",
         **HEAVY_WORK,
     )

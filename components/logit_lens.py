@@ -21,6 +21,7 @@ from .common import (
     read_info,
     table,
 )
+from .figure_export import images_button
 from .validation import Integer, Language, Model, Text, endpoint
 from .view_pipelines import view_pipeline
 
@@ -73,6 +74,11 @@ def summary(out: dict[str, Any]) -> str:
     )
 
 
+def figures(out: dict[str, Any]) -> dict[str, Any]:
+    """The tab's charts of one result, by file name."""
+    return {"answer": lens_plots.answer_by_layer(out), "layers": lens_plots.lens_heatmap(out)}
+
+
 def setup(model: str) -> tuple[str, list[str], str | None]:
     """A note (when another model runs), the model's languages and the default one."""
     path, note = model_for(TASK, model)
@@ -94,6 +100,7 @@ def _run(text: str, lang: str | None, top_k: float, model: str):
     out = lens(text, lang, top_k, model)
     files = export("logit_lens", {"text": text, "lang": lang, **out}, export_rows(out))
     return (
+        out,
         summary(out),
         lens_plots.answer_by_layer(out),
         lens_plots.lens_heatmap(out),
@@ -134,8 +141,10 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     heat = gr.Plot(label="Layer × rank", elem_id="lens-heatmap")
     frame = gr.Dataframe(label="Layer × rank (token and probability)", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+    result = gr.State({}, time_to_live=limits.SESSION_TTL_S)
+    images_button(result, figures, "logit_lens", "logit_lens_images", "Export the charts as PNG and SVG")
 
-    inputs, outputs = [text, lang, top_k, model], [found, answer, heat, frame, files]
+    inputs, outputs = [text, lang, top_k, model], [result, found, answer, heat, frame, files]
     run.click(_run, inputs, outputs, api_name="logit_lens", concurrency_id=MODEL_WORK)
     text.submit(_run, inputs, outputs, api_name=False, concurrency_id=MODEL_WORK)
     ready.change(_setup, ready, [note, lang], api_name="logit_lens_setup")

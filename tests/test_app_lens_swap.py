@@ -151,6 +151,27 @@ def test_bad_input_is_a_clear_error_and_the_server_still_answers(client, model, 
 
 
 # -- XLM-RoBERTa -------------------------------------------------------------------------------------------------
+def test_both_views_export_their_charts_as_png_and_svg(client, model):
+    """The charts of the session's last run, drawn on the server (kaleido with the installed Chromium)."""
+    from pathlib import Path
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (run `make chromium`)")
+    client.predict(TEXT, "en", 3, model, api_name="/logit_lens")
+    client.predict(TEXT, "en", "fr", 3, "mean", model, api_name="/language_swap")
+    for endpoint, names in [
+        ("/logit_lens_images", {"answer", "layers"}),
+        ("/language_swap_images", {"guesses", "attention", "shift"}),
+    ]:
+        files = [Path(f) for f in client.predict(api_name=endpoint)]
+        assert {f.stem.rsplit("-", 1)[-1] for f in files} == names and {f.suffix for f in files} == {
+            ".png",
+            ".svg",
+        }
+        for png in (f for f in files if f.suffix == ".png"):
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 @pytest.fixture(scope="class")
 def xlmr(make_xlmr, tmp_path_factory):
     """(client, model folder) of the app over a small random XLM-R; class-scoped, as the environment points at its
