@@ -69,7 +69,7 @@ def _inputs(stream: TextIO) -> Iterator[tuple[int, Any]]:
                 yield (
                     number,
                     BadLine(
-                        f"invalid JSON ({err.msg} at column {err.colno}); plain text must not start with {{ or ["
+                        f"invalid JSON ({err.msg}, column {err.colno}); plain text must not start with {{ or ["
                     ),
                 )
             continue

@@ -36,6 +36,9 @@ def is_hub_id(name: str) -> bool:
     return bool(_HUB_ID.match(name)) and not name.startswith((".", "~"))
 
 
+_FORCE_DOWNLOAD = re.compile(r"\s*Please retry with `?force_download=True`?\.?", re.IGNORECASE)
+
+
 def resolve_model_dir(
     name_or_path: str | os.PathLike,
     revision: str | None = None,
@@ -159,7 +162,12 @@ def _snapshot(
         raise ModelNotFoundError(_not_cached(repo_id, partly, offline, constants.ENDPOINT)) from err
     except OSError as err:  # network failures surface as OSError subclasses
         reason = " ".join(str(err).split())  # one line, whatever the client's message looks like
-        raise ModelNotFoundError(f"Could not download {repo_id!r} from the Hub: {reason}") from err
+        reason = _FORCE_DOWNLOAD.sub("", reason).rstrip(
+            " ."
+        )  # the client's advice: not a thing a visitor can do
+        raise ModelNotFoundError(
+            f"Could not download {repo_id!r} from the Hub: {reason}. Nothing partial was kept: try again."
+        ) from err
     if (
         weights and offline and not _has_weights(folder / sub)
     ):  # only a tokenizer's or a config's files were fetched
