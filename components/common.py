@@ -58,6 +58,8 @@ _ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])(?:/[\w.@+~-]+)+/?")
 # Every event that runs a model shares one queue slot pool (demo.queue's default_concurrency_limit), so the number
 # of model calls at once is bounded for the whole app, not per button.
 MODEL_WORK = "model"
+# Events that read a tokenizer but run no model: the default slot count in a lane of their own (no GPU on ZeroGPU).
+TEXT_WORK = "text"
 # Fair queue: costly events (attention, TLM, comparisons, generation) and model loads each run one at a time in
 # lanes of their own, so that one heavy visitor cannot take the slots the quick requests of others need.
 HEAVY_WORK: dict[str, Any] = {"concurrency_id": "heavy", "concurrency_limit": 1}

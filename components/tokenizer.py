@@ -8,7 +8,7 @@ import gradio as gr
 
 from . import examples, limits
 from .common import (
-    MODEL_WORK,
+    TEXT_WORK,
     export,
     first_language,
     get_pipeline,
@@ -166,6 +166,6 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         [text, lang, special, model],
         [steps, pieces, table, specials, files],
         api_name="tokenize",
-        concurrency_id=MODEL_WORK,
+        concurrency_id=TEXT_WORK,
     )
     ready.change(_setup, ready, [how, lang], api_name="tokenizer_setup")
