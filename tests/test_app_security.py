@@ -492,20 +492,21 @@ def test_export_on_a_full_disk_keeps_nothing_and_answers(tmp_path):
 
 # -- a fair queue --------------------------------------------------------------------------------------------------
 HEAVY = {"attention", "cross_lingual", "compare", "generate"}
-LIGHT = {"fill_mask", "answer", "classify", "tag", "tokenize"}
+LIGHT = {"fill_mask", "answer", "classify", "tag"}
 
 
 def test_heavy_requests_have_a_lane_of_their_own():
     """Costly events run one at a time in their own lane, model loads in another: the slots of the quick requests
     (demo.queue's default limit) stay free for other visitors."""
     import app
-    from components.common import HEAVY_WORK, LOADING_WORK, MODEL_WORK
+    from components.common import HEAVY_WORK, LOADING_WORK, MODEL_WORK, TEXT_WORK
 
     lanes = {fn.api_name: (fn.concurrency_id, fn.concurrency_limit) for fn in app.demo.fns.values()}
     heavy = (HEAVY_WORK["concurrency_id"], 1)
     assert {name: lanes[name] for name in HEAVY} == dict.fromkeys(HEAVY, heavy)
     assert {name: lanes[name][0] for name in LIGHT} == dict.fromkeys(LIGHT, MODEL_WORK)
     assert lanes["load_model"] == lanes["describe_model"] == (LOADING_WORK["concurrency_id"], 1)
+    assert lanes["tokenize"][0] == TEXT_WORK  # reads a tokenizer, runs no model
 
 
 def test_guard_says_the_same_for_a_file_and_a_missing_folder(tmp_path):
