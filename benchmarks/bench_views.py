@@ -139,7 +139,7 @@ SECTIONS = {
         map_saliency_rows,
         f"Median of {ROUNDS} calls after a warm-up (3 for the image export), batch 1, float32, CPU. The map embeds "
         "16 sentences in batches of one language; saliency runs one forward and one backward pass on its own "
-        "float32 copy of the model (the cache's oneDNN layers have no backward); the export starts a headless "
+        "differentiable copy of the model (plain torch layers, a cache entry of its own); the export starts a headless "
         "Chromium each time.",
     ),
 }
