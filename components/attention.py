@@ -23,6 +23,7 @@ from .common import (
     read_info,
     refuse,
 )
+from .figure_export import figures_state, images_button, keeping_figures
 from .validation import Language, Model, Name, Text, at_most_tokens, at_most_words, endpoint
 
 TASK = "attention"
@@ -181,11 +182,15 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         bars = gr.Plot(label="Where the token looks")
     grid = gr.Plot(label="Every layer × head", elem_id="attention-grid")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+    figures = figures_state()
+    images_button(
+        figures, dict, "attention", "attention_images", "Export the last run's charts as PNG and SVG"
+    )
 
     run.click(
-        _run,
+        keeping_figures(_run, "grid", "tokens", "looks"),
         [text, lang, pair, lang_pair, layer, head, model],
-        [data, grid, heat, bars, query, files],
+        [data, grid, heat, bars, query, files, figures],
         api_name="attention",
         **HEAVY_WORK,
     )

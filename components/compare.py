@@ -21,6 +21,7 @@ from .common import (
     table,
     with_mask_token,
 )
+from .figure_export import figures_state, images_button, keeping_figures
 from .validation import Integer, Model, Name, Text, at_most_masks, endpoint
 
 MAX_LANGUAGES = limits.MAX_LINES
@@ -134,11 +135,13 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     heat = gr.Plot(label="Attention per language")
     table = gr.Dataframe(label="Predictions")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+    figures = figures_state()
+    images_button(figures, dict, "compare", "compare_images", "Export the charts as PNG and SVG")
 
     run.click(
-        _run,
+        keeping_figures(_run, "guesses", "attention"),
         [lines, top_k, layer, model],
-        [bars, heat, table, files],
+        [bars, heat, table, files, figures],
         api_name="compare",
         **HEAVY_WORK,
     )

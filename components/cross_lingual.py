@@ -25,6 +25,7 @@ from .common import (
     table,
     with_mask_token,
 )
+from .figure_export import figures_state, images_button, keeping_figures
 from .validation import Integer, Language, Model, Name, Text, at_most_masks, at_most_tokens, endpoint
 
 TASK = "fill-mask"
@@ -185,12 +186,14 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         share = gr.Plot(label="Cross-language attention per layer")
     table = gr.Dataframe(label="Predictions with and without the translation", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+    figures = figures_state()
+    images_button(figures, dict, "cross_lingual", "cross_lingual_images", "Export the charts as PNG and SVG")
 
     example.click(_example, lang_pair, [text, pair], api_name="cross_lingual_example")
     run.click(
-        _run,
+        keeping_figures(_run, "guesses", "attention", "cross_share"),
         [text, lang, pair, lang_pair, top_k, layer, model],
-        [bars, heat, share, table, files],
+        [bars, heat, share, table, files, figures],
         api_name="cross_lingual",
         **HEAVY_WORK,
     )

@@ -9,6 +9,7 @@ server renders only figures it made, never a figure sent by a client.
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
+from . import limits
 from .common import EXPORT_DIR, LOG, friendly, refuse
 
 PNG_SCALE = 2  # twice the screen size: sharp in print
@@ -99,3 +101,21 @@ def images_button(
 
     button.click(draw, state, files, api_name=api_name, **IMAGE_WORK)
     return files
+
+
+def keeping_figures(fn: Callable[..., tuple], *names: str) -> Callable[..., tuple]:
+    """``fn`` (a handler returning a tuple of outputs) that also returns, last, the plotly figures among its outputs
+    by ``names`` in their order: the value of a ``gr.State`` that :func:`images_button` draws from."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> tuple:
+        out = fn(*args, **kwargs)
+        figures = [x for x in out if isinstance(x, go.Figure)]
+        return (*out, dict(zip(names, figures, strict=False)))
+
+    return wrapper
+
+
+def figures_state() -> gr.State:
+    """Where a tab keeps its last figures for the image export (dropped with the visitor's session state)."""
+    return gr.State({}, time_to_live=limits.SESSION_TTL_S)

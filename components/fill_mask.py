@@ -24,6 +24,7 @@ from .common import (
     read_info,
     table,
 )
+from .figure_export import figures_state, images_button, keeping_figures
 from .validation import Integer, Language, Model, Name, Text, at_most_masks, endpoint
 
 TASK = "fill-mask"
@@ -159,26 +160,29 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     words = gr.Radio([], label="Click a word to mask it", elem_id="fill-mask-words")
     table = gr.Dataframe(label="Predictions", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+    figures = figures_state()
+    images_button(figures, dict, "fill_mask", "fill_mask_images", "Export the chart as PNG and SVG")
+    run_keeping = keeping_figures(_run, "guesses")
 
     example.input(_example, [example, model], [text, lang], api_name="fill_mask_example")
     run.click(
-        _run,
+        run_keeping,
         [text, lang, top_k, model],
-        [plot, table, files, words],
+        [plot, table, files, words, figures],
         api_name="fill_mask",
         concurrency_id=MODEL_WORK,
     )
     text.submit(
-        _run,
+        run_keeping,
         [text, lang, top_k, model],
-        [plot, table, files, words],
+        [plot, table, files, words, figures],
         api_name=False,
         concurrency_id=MODEL_WORK,
     )
     words.input(_mask_span, [text, words], text, api_name="mask_word").then(
-        _run,
+        run_keeping,
         [text, lang, top_k, model],
-        [plot, table, files, words],
+        [plot, table, files, words, figures],
         api_name=False,
         concurrency_id=MODEL_WORK,
     )

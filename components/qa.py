@@ -24,6 +24,7 @@ from .common import (
     read_info,
     table,
 )
+from .figure_export import figures_state, images_button, keeping_figures
 from .validation import Choice, Flag, Integer, Language, Model, Name, Text, endpoint
 
 TASK = "question-answering"
@@ -174,9 +175,13 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     plot = gr.Plot(label="Scores of the best spans")
     table = gr.Dataframe(label="Answer spans (character offsets in the context)")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
+    figures = figures_state()
+    images_button(figures, dict, "qa", "answer_images", "Export the chart as PNG and SVG")
+    run_keeping = keeping_figures(_run, "spans")
 
     inputs = [context, question, lang, question_lang, head, top_k, allow_none, model]
     example.input(_example, [example, model], [context, question, lang, question_lang], api_name="qa_example")
-    run.click(_run, inputs, [shown, plot, table, files], api_name="answer", concurrency_id=MODEL_WORK)
-    question.submit(_run, inputs, [shown, plot, table, files], api_name=False, concurrency_id=MODEL_WORK)
+    outputs = [shown, plot, table, files, figures]
+    run.click(run_keeping, inputs, outputs, api_name="answer", concurrency_id=MODEL_WORK)
+    question.submit(run_keeping, inputs, outputs, api_name=False, concurrency_id=MODEL_WORK)
     ready.change(_setup, ready, [note, lang, question_lang, example], api_name="qa_setup")
