@@ -49,7 +49,7 @@ train: $(VENV)/.dev-deps  ## retrain every model in assets/ from ../shared: the 
 
 MINUTES ?= 90
 THREADS ?= 1
-train-chunk: $(VENV)/.dev-deps  ## one time-boxed chunk of the base model's run (MINUTES=90 THREADS=1; resumes from ~/.cache/xlm-explorer/train/base or assets/)
+train-chunk: $(VENV)/.dev-deps  ## one time-boxed chunk of the base model's run (MINUTES=90 THREADS=1; resumes from ~/.cache/xlm-explorer/train/mix or assets/)
 	$(PY) -m xlm.train --threads $(THREADS) chunk --minutes $(MINUTES)
 
 clean:

@@ -131,10 +131,11 @@ def n_params(folder: Path) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 # The shipped models. The commands are the ones `make train` runs (keep the Makefile's train target in step).
 
+RUN = "mix"  # the base model's run: its home is ~/.cache/xlm-explorer/train/RUN
 PRETRAIN_COMMAND = (
-    "python -m xlm.train pretrain --run base --objectives mlm,tlm --tokens 60000000 --batch-tokens 4096 "
-    "--tlm-share 0.2 --emb-dim 256 --layers 4 --heads 4 --lr 5e-4 --warmup 200 --eval-every 500 --save-every 100 "
-    "--log-every 50 --export assets/xlm-explorer-mini"
+    f"python -m xlm.train pretrain --run {RUN} --objectives mlm,tlm --tokens 50000000 --batch-tokens 8192 --mix 8 "
+    "--tlm-share 0.2 --emb-dim 256 --layers 4 --heads 4 --lr 5e-4 --warmup 200 --eval-every 250 --save-every 50 "
+    "--log-every 25 --export assets/xlm-explorer-mini"
 )
 CHUNK_COMMAND = "make train-chunk MINUTES=90  # = python -m xlm.train --threads 1 chunk --minutes 90"
 CARD_COMMAND = "python -m xlm.train card --model assets/xlm-explorer-mini"
@@ -279,6 +280,15 @@ def corpus_counts_table(sources: dict) -> str:
     )
 
 
+def _mixing(mix: int) -> str:
+    if mix == 1:
+        return ", one language a batch"
+    return (
+        f", {mix} languages a batch (sampled like the batches' languages), every language's rows starting at one "
+        "row length, equal lengths in a random order"
+    )
+
+
 def base_card(folder: Path, metrics: dict, state: dict, sources: dict) -> str:
     """The base model's card, generated from its metrics, its training state and the corpus counts."""
     config = load_json(folder / "config.json")
@@ -294,7 +304,8 @@ def base_card(folder: Path, metrics: dict, state: dict, sources: dict) -> str:
         "equal one uninterrupted run."
     )
     comparison = (
-        "## Recipe comparison (before the first chunk)\n\n"
+        "## Recipe comparison\n\nEach earlier run or variant at its last evaluation, on the same held-out sets "
+        "(NTREX-valid top-1, each sentence alone):\n\n"
         + comparison_table(state["recipe_comparison"])
         + "\n\n"
         if state.get("recipe_comparison")
@@ -316,7 +327,7 @@ modelling on {len(langs)} languages: {", ".join(langs)}. Hub format: loads with
 - Weights stored in **float16** ({size_mb(folder):.1f} MB with the tokenizer); they load as float32.
 - **Work in progress**: {state["tokens_seen"] / 1e6:.1f} M of the recipe's {schedule["token_budget"] / 1e6:.0f} M-token budget seen ({state["steps"]:,} of {schedule["total_steps"]:,} steps), trained in time-boxed chunks (`make train-chunk`).
 - One learning-rate schedule spans the budget: AdamW, peak lr {schedule["lr"]:g} after {schedule["warmup"]} warm-up steps, then linear decay to 10% at the last step. {restart_note}
-- Batches: one sentence a row (`</s> sentence </s>`, positions from 0, as the explorer feeds it), about {schedule["batch_tokens"]:,} padded tokens of sentences of similar length; MLM 15% (80/10/10) on the sentences and TLM on sentence pairs with English. `training_state.json` has the rest of the recipe and the whole history.
+- Batches: one sentence a row (`</s> sentence </s>`, positions from 0, as the explorer feeds it), about {schedule["batch_tokens"]:,} padded tokens of sentences of similar length{_mixing(state["recipe"].get("mix", 1))}; MLM 15% (80/10/10) on the sentences and TLM on sentence pairs with English. `training_state.json` has the rest of the recipe and the whole history.
 
 ## Use
 
@@ -354,7 +365,7 @@ per language and source:
 ```bash
 {CHUNK_COMMAND}
 ```
-resumes the run (from `~/.cache/xlm-explorer/train/base`, or from this folder's weights and
+resumes the run (from `~/.cache/xlm-explorer/train/{RUN}`, or from this folder's weights and
 `training_state.json` when that is gone) for one chunk; the recipe is `cards.PRETRAIN_COMMAND`:
 
 ```bash

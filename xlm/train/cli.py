@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from .cards import RUN
 from .corpus import SHARED_DATA
 
 DEFAULT_XQUAD = SHARED_DATA / "xquad"
@@ -299,7 +300,7 @@ def main(argv: list[str] | None = None) -> None:
         "card", help="measure an exported base model on the held-out sets; metrics.json + card"
     )
     p.add_argument("--model", type=Path, default=Path("assets/xlm-explorer-mini"))
-    p.add_argument("--run", default="base", help="the run whose corpus counts the card lists")
+    p.add_argument("--run", default=RUN, help="the run whose corpus counts the card lists")
     p.add_argument("--run-corpus", type=Path, default=None, help="default: RUN's home/corpus")
     p.add_argument("--shared", type=Path, default=SHARED_DATA, help="the shared data folder (held-out sets)")
     p.add_argument(
