@@ -27,7 +27,14 @@ def _gpu() -> str:
 
 
 def _row(name: str, folder, texts: list[str], with_theirs: bool = True) -> list[str]:
-    spec = {"folder": folder, "texts": texts, "rounds": 5, "dtype": "float16", "device": "cuda", "timeout": 3600}
+    spec = {
+        "folder": folder,
+        "texts": texts,
+        "rounds": 5,
+        "dtype": "float16",
+        "device": "cuda",
+        "timeout": 3600,
+    }
     ours = isolated("fill_mask_alone", "ours", **spec)
     theirs = isolated("fill_mask_alone", "transformers", **spec) if with_theirs else None
     o = summary(ours["times"])["p50"]
@@ -48,9 +55,17 @@ def main(labels: list[str]) -> None:
     if not torch.cuda.is_available():
         sys.exit("bench_gpu: no CUDA GPU here (run it through benchmarks/gpu.sh on a GPU machine).")
     shapes = {
-        "xlm-100": lambda: ("xlm-mlm-100-1280", random_checkpoint("xlm-mlm-100-1280", "xlm-mlm-enfr-1024"), XLM_TEXTS),
+        "xlm-100": lambda: (
+            "xlm-mlm-100-1280",
+            random_checkpoint("xlm-mlm-100-1280", "xlm-mlm-enfr-1024"),
+            XLM_TEXTS,
+        ),
         "large": lambda: ("xlm-roberta-large", xlmr_checkpoint("large"), XLMR_TEXTS),
-        "xl": lambda: ("xlm-roberta-xl (ours only: loaded in fp16 and answering)", xlmr_checkpoint("xl"), XLMR_TEXTS),
+        "xl": lambda: (
+            "xlm-roberta-xl (ours only: loaded in fp16 and answering)",
+            xlmr_checkpoint("xl"),
+            XLMR_TEXTS,
+        ),
     }
     rows: list[list[str]] = []
     for label in labels or list(shapes):
