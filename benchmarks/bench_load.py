@@ -25,7 +25,7 @@ from typing import Any
 import psutil
 
 from .bench_app import free_port, percentile, wait_for_client
-from .common import ROOT, machine, table
+from .common import ROOT, machine, table, write_section
 
 LIGHT = 7
 ALONE_S = 20
@@ -140,13 +140,16 @@ def main() -> None:
         for name in light
         if mixed.get(name) and alone.get(name)
     ]
-    print(
-        f"Machine: {machine()}\nModel {info.name}; {LIGHT} light clients for {ALONE_S} s, then {LIGHT} + 1 heavy "
-        f"for {MIXED_S} s; timeout {TIMEOUT_S} s per request.\n\n"
+    body = (
+        f"Machine: {machine()}.\n\nModel {info.name}; `app.py` in a fresh process on loopback; {LIGHT} light "
+        f"clients (each cycling fill-mask, a short attention and QA) for {ALONE_S} s, then {LIGHT} + 1 heavy "
+        f"(attention at the word limit, with export) for {MIXED_S} s; timeout {TIMEOUT_S} s per request.\n\n"
         + table(rows, ["phase", "request", "n", "p50 (s)", "p95 (s)"])
         + f"\n\nServer RSS: {before / 2**20:.0f} MB before, {after / 2**20:.0f} MB after, "
         f"{later / 2**20:.0f} MB 5 s after the clients left.\n\n" + "\n".join(f"- {v}" for v in verdicts)
     )
+    print(body)
+    write_section("App: load test", body)
 
 
 if __name__ == "__main__":
