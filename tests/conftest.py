@@ -183,3 +183,25 @@ def browser():
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The app built at import, served on a free port of 127.0.0.1 for one test module; skipped without an embedded
+    model."""
+    from _app_server import serving
+
+    from components.common import discover
+
+    if not discover():
+        pytest.skip("no embedded model in assets/ yet (train one or set XLM_EXPLORER_ASSETS)")
+    with serving() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    """A gradio_client session on :func:`server`."""
+    from gradio_client import Client
+
+    return Client(server, verbose=False)

@@ -14,28 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _app_server import serving
 
 from components import plots
 from components.common import discover, model_for
 
 MODELS = discover()
 NO_MODEL = "no embedded model in assets/ yet (train one or set XLM_EXPLORER_ASSETS)"
-
-
-@pytest.fixture(scope="module")
-def server():
-    if not MODELS:
-        pytest.skip(NO_MODEL)
-    with serving() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    from gradio_client import Client
-
-    return Client(server, verbose=False)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from _browser import CHROMIUM
 from gradio_client.exceptions import AppError
-from test_app import NO_MODEL, base, client, server  # noqa: F401 (fixtures)
+from test_app import NO_MODEL, base  # noqa: F401 (a fixture)
 
 from components.common import discover
 
@@ -55,7 +55,7 @@ def _runs(model, lang: str) -> list[tuple[str, tuple, set[str]]]:
     ]
 
 
-def test_every_plotted_tab_exports_its_charts(client, base):  # noqa: F811
+def test_every_plotted_tab_exports_its_charts(client, base):  # noqa: F811 (the fixture)
     model, lang = base
     for endpoint, args, charts in _runs(model, lang):
         images = f"{endpoint}_images" if endpoint != "/answer" else "/answer_images"
@@ -67,7 +67,7 @@ def test_every_plotted_tab_exports_its_charts(client, base):  # noqa: F811
             assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000
 
 
-def test_an_export_before_any_run_is_refused(server):  # noqa: F811
+def test_an_export_before_any_run_is_refused(server):
     from gradio_client import Client
 
     if not discover():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from _app_server import serving, xlmr_app
+from _app_server import xlmr_app
 from _browser import CHROMIUM, FLAGS, open_tab, opened, shoot
 from gradio_client.exceptions import AppError
 from test_app import figure, read_export, rows
@@ -25,22 +25,9 @@ TWO_MASKS = "The <mask> is sleeping on the <mask> ."
 
 
 @pytest.fixture(scope="module")
-def server():
+def model() -> str:
     if not MODELS:
         pytest.skip("no embedded XLM model with languages in assets/")
-    with serving() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    from gradio_client import Client
-
-    return Client(server, verbose=False)
-
-
-@pytest.fixture(scope="module")
-def model() -> str:
     return MODELS[0].path
 
 

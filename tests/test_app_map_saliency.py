@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _app_server import serving, xlmr_app
+from _app_server import xlmr_app
 from _browser import CHROMIUM, open_tab, opened, shoot
 
 from components.common import discover, folder_of
@@ -25,21 +25,6 @@ needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (make chromium)"
 )
 FILL, QA, CLASS = "Fill-mask guess", "Question-answering span", "Class (text classification)"
-
-
-@pytest.fixture(scope="module")
-def server():
-    if not MODELS:
-        pytest.skip("no embedded model in assets/ yet")
-    with serving() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(server):
-    from gradio_client import Client
-
-    return Client(server, verbose=False)
 
 
 @pytest.fixture(scope="module")
