@@ -22,8 +22,9 @@ from .common import (
     pick,
     read_info,
     refuse,
+    session_state,
 )
-from .figure_export import figures_state, images_button, keeping_figures
+from .figure_export import images_button, keeping_figures
 from .validation import Language, Model, Name, Text, at_most_tokens, at_most_words, endpoint
 
 TASK = "attention"
@@ -153,7 +154,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         "at the "
         "same word in the translation when you add one.",
     )
-    data = gr.State({}, time_to_live=limits.SESSION_TTL_S)
+    data = session_state()
     with gr.Row():
         text = gr.Textbox(
             label="Text",
@@ -182,7 +183,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         bars = gr.Plot(label="Where the token looks")
     grid = gr.Plot(label="Every layer × head", elem_id="attention-grid")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
-    figures = figures_state()
+    figures = session_state()
     images_button(
         figures, dict, "attention", "attention_images", "Export the last run's charts as PNG and SVG"
     )

@@ -30,7 +30,7 @@ from xlm.pipelines import pipeline
 from xlm.pipelines.cache import default_cache
 from xlm.registry import family_of, read_config
 
-from . import catalogue, load_policy
+from . import catalogue, limits, load_policy
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL_ENV = load_policy.DEFAULT_MODEL_ENV  # the default model: a folder or Hub id (the operator allows it)
@@ -42,6 +42,8 @@ EXPORT_MAX_AGE_S = 3600  # exports older than this are deleted (Gradio has serve
 LM = frozenset({"masked-lm", "causal-lm"})
 TASK_ROLES: dict[str, frozenset[str]] = {
     "fill-mask": LM,
+    "logit-lens": LM,
+    "language-swap": LM,
     "text-generation": LM,
     "question-answering": frozenset({"question-answering", "question-answering-beam"}),
     "text-classification": frozenset({"sequence-classification"}),
@@ -258,6 +260,11 @@ def get_pipeline(task: str, selected: str | None, **kwargs: Any):
 def _pipeline(task: str, path: str, options: tuple[tuple[str, Any], ...]):
     """One pipeline object per (task, model, options): it resolves the model and reads its config once."""
     return pipeline(task, path, device="auto", **dict(options))
+
+
+def session_state() -> gr.State:
+    """A visitor's state (a tab's last result), dropped after ``limits.SESSION_TTL_S``."""
+    return gr.State({}, time_to_live=limits.SESSION_TTL_S)
 
 
 def lang_or_none(lang: str | None) -> str | None:

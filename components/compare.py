@@ -18,10 +18,11 @@ from .common import (
     pick,
     read_info,
     refuse,
+    session_state,
     table,
     with_mask_token,
 )
-from .figure_export import figures_state, images_button, keeping_figures
+from .figure_export import images_button, keeping_figures
 from .validation import Integer, Model, Name, Text, at_most_masks, endpoint
 
 MAX_LANGUAGES = limits.MAX_LINES
@@ -135,7 +136,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     heat = gr.Plot(label="Attention per language")
     table = gr.Dataframe(label="Predictions")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
-    figures = figures_state()
+    figures = session_state()
     images_button(figures, dict, "compare", "compare_images", "Export the charts as PNG and SVG")
 
     run.click(

@@ -22,10 +22,11 @@ from .common import (
     model_for,
     pick,
     read_info,
+    session_state,
     table,
     with_mask_token,
 )
-from .figure_export import figures_state, images_button, keeping_figures
+from .figure_export import images_button, keeping_figures
 from .validation import Integer, Language, Model, Name, Text, at_most_masks, at_most_tokens, endpoint
 
 TASK = "fill-mask"
@@ -186,7 +187,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         share = gr.Plot(label="Cross-language attention per layer")
     table = gr.Dataframe(label="Predictions with and without the translation", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
-    figures = figures_state()
+    figures = session_state()
     images_button(figures, dict, "cross_lingual", "cross_lingual_images", "Export the charts as PNG and SVG")
 
     example.click(_example, lang_pair, [text, pair], api_name="cross_lingual_example")

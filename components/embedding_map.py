@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from xlm.pipelines.embedding_map import MAX_SENTENCE_CHARS, MAX_SENTENCES
 
 from . import limits, plots
-from .common import HEAVY_WORK, export, get_pipeline, intro, model_for, read_info, table
+from .common import HEAVY_WORK, export, get_pipeline, intro, model_for, read_info, session_state, table
 from .figure_export import images_button
 from .validation import Flag, Integer, Model, Text, endpoint
 
@@ -207,7 +207,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         "that changes from the embeddings (layer 0) to the last layer; the table checks it in the full space.",
     )
     note = gr.Markdown(note0)
-    result = gr.State({}, time_to_live=limits.SESSION_TTL_S)
+    result = session_state()
     with gr.Row():
         text = gr.Textbox(
             label="Sentences",

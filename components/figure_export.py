@@ -19,7 +19,6 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
-from . import limits
 from .common import EXPORT_DIR, LOG, friendly, refuse
 
 PNG_SCALE = 2  # twice the screen size: sharp in print
@@ -114,8 +113,3 @@ def keeping_figures(fn: Callable[..., tuple], *names: str) -> Callable[..., tupl
         return (*out, dict(zip(names, figures, strict=False)))
 
     return wrapper
-
-
-def figures_state() -> gr.State:
-    """Where a tab keeps its last figures for the image export (dropped with the visitor's session state)."""
-    return gr.State({}, time_to_live=limits.SESSION_TTL_S)

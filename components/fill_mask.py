@@ -22,9 +22,10 @@ from .common import (
     language_update,
     model_for,
     read_info,
+    session_state,
     table,
 )
-from .figure_export import figures_state, images_button, keeping_figures
+from .figure_export import images_button, keeping_figures
 from .validation import Integer, Language, Model, Name, Text, at_most_masks, endpoint
 
 TASK = "fill-mask"
@@ -160,7 +161,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     words = gr.Radio([], label="Click a word to mask it", elem_id="fill-mask-words")
     table = gr.Dataframe(label="Predictions", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
-    figures = figures_state()
+    figures = session_state()
     images_button(figures, dict, "fill_mask", "fill_mask_images", "Export the chart as PNG and SVG")
     run_keeping = keeping_figures(_run, "guesses")
 

@@ -7,7 +7,7 @@ from typing import Any
 import gradio as gr
 
 from xlm.errors import InputError
-from xlm.pipelines.language_swap import NO_LANGUAGE, LanguageSwapPipeline
+from xlm.pipelines.language_swap import NO_LANGUAGE
 
 from . import examples, lens_plots, limits, plots
 from .common import (
@@ -15,6 +15,7 @@ from .common import (
     MEAN,
     export,
     first_language,
+    get_pipeline,
     intro,
     lang_or_none,
     language_picker,
@@ -23,13 +24,13 @@ from .common import (
     model_for,
     pick,
     read_info,
+    session_state,
     table,
 )
 from .figure_export import images_button
 from .validation import Integer, Language, Model, Name, Text, at_most_masks, at_most_words, endpoint
-from .view_pipelines import view_pipeline
 
-TASK = "fill-mask"  # the swap reads the LM head: it runs on the model fill-mask runs on
+TASK = "fill-mask"  # it reads the LM head: it runs on the model fill-mask runs on (common.TASK_ROLES)
 NONE_CHOICE = ("none: no language embedding (a zero vector)", NO_LANGUAGE)
 
 
@@ -37,7 +38,7 @@ NONE_CHOICE = ("none: no language embedding (a zero vector)", NO_LANGUAGE)
 def swap(text: str, lang: str | None, other: str | None, top_k: float, model: str) -> dict[str, Any]:
     """The language-swap pipeline's output for a text (with one mask or more)."""
     at_most_words([text], limits.MAX_ATTENTION_WORDS, "the attention of both runs")
-    pipe = view_pipeline(LanguageSwapPipeline, model)
+    pipe = get_pipeline("language-swap", model)
     at_most_masks([text], pipe.tokenizer.mask_token)
     return pipe(text, lang=lang_or_none(lang), other=lang_or_none(other), top_k=int(top_k))
 
@@ -89,7 +90,7 @@ def setup(model: str) -> tuple[str, list[str], str | None, str | None, list[str]
     path, note = model_for(TASK, model)
     info = read_info(path)
     try:
-        view_pipeline(LanguageSwapPipeline, model).check_swappable()
+        get_pipeline("language-swap", model).check_swappable()
     except InputError as err:
         note = f"{note}\n\nℹ️ {err}".strip()
     langs = list(info.languages)
@@ -189,7 +190,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     shift = gr.Plot(label="Attention shift per layer")
     frame = gr.Dataframe(label="Predictions side by side")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
-    result = gr.State({}, time_to_live=limits.SESSION_TTL_S)
+    result = session_state()
     images_button(
         result, figures, "language_swap", "language_swap_images", "Export the charts as PNG and SVG"
     )

@@ -6,32 +6,31 @@ from typing import Any
 
 import gradio as gr
 
-from xlm.pipelines.logit_lens import LogitLensPipeline
-
 from . import examples, lens_plots, limits
 from .common import (
     MODEL_WORK,
     export,
     first_language,
+    get_pipeline,
     intro,
     lang_or_none,
     language_picker,
     language_update,
     model_for,
     read_info,
+    session_state,
     table,
 )
 from .figure_export import images_button
 from .validation import Integer, Language, Model, Text, endpoint
-from .view_pipelines import view_pipeline
 
-TASK = "fill-mask"  # the lens reads the LM head: it runs on the model fill-mask runs on
+TASK = "fill-mask"  # it reads the LM head: it runs on the model fill-mask runs on (common.TASK_ROLES)
 
 
 # -- handlers ----------------------------------------------------------------------------------------------------
 def lens(text: str, lang: str | None, top_k: float, model: str) -> dict[str, Any]:
     """The logit-lens pipeline's output for a text with one mask."""
-    return view_pipeline(LogitLensPipeline, model)(text, top_k=int(top_k), lang=lang_or_none(lang))
+    return get_pipeline("logit-lens", model)(text, top_k=int(top_k), lang=lang_or_none(lang))
 
 
 def table_rows(out: dict[str, Any]) -> list[dict[str, Any]]:
@@ -141,7 +140,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     heat = gr.Plot(label="Layer × rank", elem_id="lens-heatmap")
     frame = gr.Dataframe(label="Layer × rank (token and probability)", wrap=True)
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
-    result = gr.State({}, time_to_live=limits.SESSION_TTL_S)
+    result = session_state()
     images_button(result, figures, "logit_lens", "logit_lens_images", "Export the charts as PNG and SVG")
 
     inputs, outputs = [text, lang, top_k, model], [result, found, answer, heat, frame, files]

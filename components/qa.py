@@ -22,9 +22,10 @@ from .common import (
     language_update,
     model_for,
     read_info,
+    session_state,
     table,
 )
-from .figure_export import figures_state, images_button, keeping_figures
+from .figure_export import images_button, keeping_figures
 from .validation import Choice, Flag, Integer, Language, Model, Name, Text, endpoint
 
 TASK = "question-answering"
@@ -175,7 +176,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     plot = gr.Plot(label="Scores of the best spans")
     table = gr.Dataframe(label="Answer spans (character offsets in the context)")
     files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
-    figures = figures_state()
+    figures = session_state()
     images_button(figures, dict, "qa", "answer_images", "Export the chart as PNG and SVG")
     run_keeping = keeping_figures(_run, "spans")
 

@@ -25,6 +25,7 @@ from .common import (
     language_update,
     model_for,
     read_info,
+    session_state,
     table,
 )
 from .figure_export import images_button
@@ -217,7 +218,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         "when you explain the second or third answer instead of the first.",
     )
     note = gr.Markdown(note0)
-    result = gr.State({}, time_to_live=limits.SESSION_TTL_S)
+    result = session_state()
     with gr.Row():
         target = gr.Radio(list(TARGETS), value=target0, label="Explain", scale=3)
         lang = language_picker(langs, lang0, "Language", scale=1)
