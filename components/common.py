@@ -426,12 +426,3 @@ def pick(choice: str | float | None, n: int, what: str) -> int | None:
     if not 0 <= index < n:
         raise refuse(f"There is no {what} {index}: this model has {n} (0 to {n - 1}).")
     return index
-
-
-def with_mask_token(text: str, tokenizer) -> str:
-    """``text`` with ``<mask>`` (and ``[MASK]``) written as the tokenizer's own mask token."""
-    from xlm.pipelines.fill_mask import MASK_ALIASES
-
-    for alias in MASK_ALIASES:
-        text = text.replace(alias, tokenizer.mask_token)
-    return text

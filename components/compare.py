@@ -6,6 +6,8 @@ from typing import Any
 
 import gradio as gr
 
+from xlm.pipelines.fill_mask import with_mask_token
+
 from . import examples, limits, plots
 from .common import (
     HEAVY_WORK,
@@ -20,7 +22,6 @@ from .common import (
     refuse,
     session_state,
     table,
-    with_mask_token,
 )
 from .figure_export import images_button, keeping_figures
 from .validation import Integer, Model, Name, Text, at_most_masks, endpoint

@@ -7,6 +7,8 @@ from typing import Any
 
 import gradio as gr
 
+from xlm.pipelines.fill_mask import with_mask_token
+
 from . import examples, limits, plots
 from .common import (
     HEAVY_WORK,
@@ -24,7 +26,6 @@ from .common import (
     read_info,
     session_state,
     table,
-    with_mask_token,
 )
 from .figure_export import images_button, keeping_figures
 from .validation import Integer, Language, Model, Name, Text, at_most_masks, at_most_tokens, endpoint

@@ -12,6 +12,13 @@ from .base import Pipeline, softmax
 MASK_ALIASES = ("<mask>", "[MASK]")  # friendly spellings, replaced by the tokenizer's own mask token
 
 
+def with_mask_token(text: str, tokenizer) -> str:
+    """``text`` with the friendly mask spellings (``<mask>``, ``[MASK]``) written as ``tokenizer``'s own mask token."""
+    for alias in MASK_ALIASES:
+        text = text.replace(alias, tokenizer.mask_token)
+    return text
+
+
 class FillMaskPipeline(Pipeline):
     """Predict masked tokens. The vocabulary projection runs only at the mask positions (the big saving on CPU).
 
@@ -89,9 +96,7 @@ class FillMaskPipeline(Pipeline):
         return torch.tensor(sorted(set(ids)))
 
     def _with_mask_token(self, text: str) -> str:
-        for alias in MASK_ALIASES:
-            text = text.replace(alias, self.tokenizer.mask_token)
-        return text
+        return with_mask_token(text, self.tokenizer)
 
     def _format(self, ids: torch.Tensor, is_mask: torch.Tensor, scores: list, best: list) -> list[Any]:
         tok = self.tokenizer

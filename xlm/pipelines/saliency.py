@@ -23,7 +23,7 @@ import torch
 from ..errors import InputError
 from ..registry import architecture
 from .base import Pipeline
-from .fill_mask import MASK_ALIASES
+from .fill_mask import with_mask_token
 from .question_answering import build_qa_features
 
 TARGETS = {
@@ -116,9 +116,7 @@ class SaliencyPipeline(Pipeline):
 
     # -- the three kinds of score ----------------------------------------------------------------------------
     def _fill_mask(self, text: Any, top_k: int, lang: str | None) -> tuple[dict, Callable]:
-        text = self.check_text(text)
-        for alias in MASK_ALIASES:
-            text = text.replace(alias, self.tokenizer.mask_token)
+        text = with_mask_token(self.check_text(text), self.tokenizer)
         batch = self._plain(self.encode([text], lang=lang))
         where = (batch["input_ids"][0] == self.tokenizer.mask_token_id).nonzero().flatten().tolist()
         if len(where) != 1:
