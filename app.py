@@ -17,6 +17,7 @@ import gradio as gr
 from components import (
     attention,
     classification,
+    common,
     compare,
     cross_lingual,
     embedding_map,
@@ -72,7 +73,9 @@ def build_demo() -> gr.Blocks:
         with gr.Tabs():
             for name, module in TABS:
                 with gr.Tab(name):
-                    module.build(model, ready)
+                    on_arrival = module.build(model, ready)  # the first tab answers its example on page load
+                    if on_arrival:
+                        demo.load(**on_arrival)
             with gr.Tab("Model"):
                 card, details = model_info.build(model, ready)
         demo.load(model_info._describe, model, [card, details], api_name=False)
@@ -83,9 +86,16 @@ def build_demo() -> gr.Blocks:
 
 
 def launch(blocks: gr.Blocks | None = None, **kwargs):
-    """Start the server for ``blocks`` (default: the app built at import) with the app's theme and CSS; arguments
+    """Start the server for ``blocks`` (default: the app built at import) with the app's theme and CSS, then load
+    the default model in the background (the page is served meanwhile; torch is first imported there); arguments
     as for ``Blocks.launch``."""
-    return (blocks or demo).launch(theme=THEME, css=CSS, **kwargs)
+    blocks = blocks or demo
+    wait = not kwargs.pop("prevent_thread_lock", False)
+    served = blocks.launch(theme=THEME, css=CSS, prevent_thread_lock=True, **kwargs)
+    common.preload(common.default_model())
+    if wait:
+        blocks.block_thread()
+    return served
 
 
 demo = build_demo()

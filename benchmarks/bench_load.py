@@ -24,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from .bench_app import free_port, percentile, wait_for_client
+from .bench_app import default_model_and_language, free_port, percentile, wait_for_client
 from .common import ROOT, machine, table, write_section
 
 LIGHT = 7
@@ -96,14 +96,8 @@ def rss(pid: int) -> int:
 
 
 def main() -> None:
-    sys.path.insert(0, str(ROOT))
-    from components.common import default_model, read_info
-
-    model = default_model()
-    if model is None:
-        raise SystemExit("No embedded model in assets/ (or $XLM_EXPLORER_ASSETS): nothing to load-test.")
-    info = read_info(model)
-    lang = "en" if "en" in info.languages else (info.languages[0] if info.languages else None)
+    info, lang = default_model_and_language()
+    model = info.path
     requests = _requests(model, lang)
     port = free_port()
     url = f"http://127.0.0.1:{port}/"

@@ -1,9 +1,9 @@
 """The official checkpoints the picker offers beside the embedded models, as data: repo, family, shape, source.
 
-Parameter counts are not typed in: each model is built from its shape on the meta device (no memory, no weights)
-with the family's own classes, found through the registry, and its parameters are counted. The memory a model
-needs is its float32 weights (the app runs models in float32) plus ``MARGIN`` (xlm.resources, as for any checkpoint) for activations, the tokenizer
-and the runtime.
+Parameter counts are not typed in: they are computed from each shape as the family's classes lay the weights out
+(tests check them against the models built on the meta device). The memory a model needs is its float32 weights
+(the app runs models in float32) plus ``MARGIN`` (xlm.resources, as for any checkpoint) for activations, the
+tokenizer and the runtime.
 """
 
 from __future__ import annotations
@@ -139,14 +139,31 @@ BY_REPO = {c.repo: c for c in CHECKPOINTS}
 
 @functools.cache
 def _count(repo: str) -> int:
-    """Build the checkpoint's LM model on the meta device and count its parameters (tied ones once)."""
-    import torch
+    """The parameters of the checkpoint's LM model (tied weights once), counted from its shape as its family's
+    classes lay them out, without building it: the picker's labels are ready before torch is imported. The tests
+    check every count against the model built on the meta device."""
+    config = BY_REPO[repo].config()
+    return _xlm_lm(config) if config.model_type == "xlm" else _xlm_roberta_lm(config)
 
-    checkpoint = BY_REPO[repo]
-    config = checkpoint.config()
-    with torch.device("meta"):
-        model = family(checkpoint.model_type).head("lm", config)(config)
-    return sum(p.numel() for p in model.parameters())
+
+def _xlm_lm(c: PretrainedConfig) -> int:
+    """XLMWithLMHeadModel: word, position (and language) embeddings with a LayerNorm; per layer attention (4
+    projections), FFN (4x) and 2 LayerNorms; the output bias (its weight is the word embeddings)."""
+    d, norm = c.emb_dim, 2 * c.emb_dim
+    langs = c.n_langs if c.n_langs > 1 and c.use_lang_emb else 0
+    layer = 4 * (d * d + d) + (d * 4 * d + 4 * d) + (4 * d * d + d) + 2 * norm
+    return (c.vocab_size + c.max_position_embeddings + langs) * d + norm + c.n_layers * layer + c.vocab_size
+
+
+def _xlm_roberta_lm(c: PretrainedConfig) -> int:
+    """XLMRoberta(XL)ForMaskedLM: word, position and token-type embeddings (a LayerNorm in base/large, a final one
+    after the layers in XL/XXL); per layer attention, FFN and 2 LayerNorms; the LM head's dense layer, LayerNorm
+    and output bias (its weight is the word embeddings)."""
+    h, ffn, norm = c.hidden_size, c.intermediate_size, 2 * c.hidden_size
+    layer = 4 * (h * h + h) + (h * ffn + ffn) + (ffn * h + h) + 2 * norm
+    embeddings = (c.vocab_size + c.max_position_embeddings + c.type_vocab_size) * h + norm
+    head = h * h + h + norm + c.vocab_size
+    return embeddings + c.num_hidden_layers * layer + head
 
 
 def millions(n: int) -> str:

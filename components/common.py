@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -22,12 +23,9 @@ import gradio as gr
 import pandas as pd
 import psutil
 
-from xlm import resources
-from xlm.devices import resolve_device
+from xlm import pipelines, resources  # pipelines: a lazy package (torch loads with the first model)
 from xlm.errors import ModelNotFoundError, XLMError
 from xlm.files import is_hub_id, resolve_model_dir
-from xlm.pipelines import pipeline
-from xlm.pipelines.cache import default_cache
 from xlm.registry import family_of, read_config
 
 from . import catalogue, limits, load_policy
@@ -116,8 +114,8 @@ def folder_of(path: str) -> Path:
     before anything is allocated: an embedded model by its name (so that the page never shows where it lives on
     the server), an official checkpoint (downloaded once and then remembered), or another folder or Hub id where
     the operator allows it."""
-    embedded = assets_dir() / path
-    if is_hub_id(path) and "/" not in path and (embedded / "config.json").is_file():
+    embedded = embedded_folder(path)
+    if embedded is not None:
         return guard(embedded)
     if path in catalogue.BY_REPO:
         admit(path)
@@ -129,6 +127,22 @@ def folder_of(path: str) -> Path:
     if is_hub_id(path) and not Path(path).expanduser().is_dir():
         return guard(_snapshot(path))
     return guard(resolve_model_dir(path))
+
+
+def embedded_folder(path: str) -> Path | None:
+    """The folder of an embedded model given by its name or its path, or None for any other model."""
+    if is_hub_id(path) and "/" not in path:
+        folder = assets_dir() / path
+    elif _in_assets(path):
+        folder = Path(path).expanduser()
+    else:
+        return None
+    return folder if (folder / "config.json").is_file() else None
+
+
+def local_folder(path: str | os.PathLike) -> Path:
+    """The folder of a model to read (not load): an embedded one without the memory check, else :func:`folder_of`."""
+    return embedded_folder(os.fspath(path)) or folder_of(os.fspath(path))
 
 
 def _in_assets(path: str) -> bool:
@@ -150,7 +164,9 @@ def guard(folder: Path) -> Path:
 
 @functools.lru_cache(maxsize=256)
 def _guarded(folder: str, stamp: int) -> None:
-    resources.check(folder, budget_bytes=default_cache().budget_for(resolve_device("auto")))
+    from xlm.devices import resolve_device  # torch: imported once a model is wanted, not to serve the page
+
+    resources.check(folder, budget_bytes=pipelines.default_cache().budget_for(resolve_device("auto")))
 
 
 @functools.lru_cache(maxsize=64)
@@ -160,8 +176,10 @@ def _snapshot(repo: str) -> Path:
 
 
 def read_info(path: str | os.PathLike) -> ModelInfo:
-    """Read a checkpoint folder's config.json (a Hub id is resolved, and downloaded if needed)."""
-    folder = folder_of(os.fspath(path))
+    """Read a checkpoint folder's config.json (a Hub id is resolved, and downloaded if needed). An embedded model
+    is read without the memory check (the operator's own files; the check runs before one is loaded), so that the
+    page is laid out before torch is imported."""
+    folder = local_folder(path)
     config_file = folder / "config.json"
     if not config_file.is_file():
         raise ModelNotFoundError(f"{path} has no config.json: it is not a model folder.")
@@ -174,15 +192,15 @@ def _info(path: str, folder: str, mtime_ns: int) -> ModelInfo:
     its folder's name, or by its Hub id."""
     config = read_config(Path(folder))
     fam = family_of(config)
-    own = next((a for a in config.architectures or [] if a in fam.architectures), None)
-    head = fam.architectures[own] if own else fam.head("lm", config)
+    own = next((a for a in config.architectures or [] if a in fam.head_names.values()), None)
+    head = own or fam.head_name("lm", config)  # class names: the model classes (torch) are not imported here
     lang2id = (getattr(config, "lang2id", None) or {}) if config.uses_language_embeddings else {}
     return ModelInfo(
         path=path,
         name=Path(folder).name if Path(path).expanduser().is_dir() or not is_hub_id(path) else path,
         family=fam.name,
-        architectures=(head.__name__,),
-        roles=frozenset(role for role, cls in fam.heads.items() if cls is head),
+        architectures=(head,),
+        roles=frozenset(role for role, name in fam.head_names.items() if name == head),
         languages=tuple(sorted(lang2id, key=lang2id.get)),
         language_embeddings=fam.language_embeddings,
         causal=bool(config.is_causal),
@@ -200,8 +218,8 @@ def discover(assets: Path | None = None) -> list[ModelInfo]:
     assets = assets or assets_dir()
     found = []
     for config in sorted(assets.glob("*/config.json")):
-        try:
-            found.append(read_info(config.parent))
+        try:  # the operator's own files: listed without the memory check, which runs before one is loaded
+            found.append(_info(os.fspath(config.parent), os.fspath(config.parent), config.stat().st_mtime_ns))
         except (XLMError, ValueError, OSError):
             continue  # a half-written folder (training in progress) is skipped
     return sorted(found, key=lambda m: (not m.roles & LM, m.causal, -len(m.languages), m.name))
@@ -213,6 +231,23 @@ def default_model() -> str | None:
         return os.environ[MODEL_ENV]
     models = discover()
     return models[0].name if models else None
+
+
+def preload(model: str | None) -> threading.Thread | None:
+    """Load ``model`` for fill-mask (the first tab) in a background thread, importing torch there, so the first
+    answer does not wait for it. A failure is logged; the first request meets it again and reports it."""
+    if not model:
+        return None
+
+    def load() -> None:
+        try:
+            get_pipeline("fill-mask", model).loaded  # noqa: B018 (the property loads the model into the cache)
+        except Exception:  # the visitor's request shows the error; here it is only logged
+            LOG.exception("preloading %s failed", model)
+
+    thread = threading.Thread(target=load, name="preload", daemon=True)
+    thread.start()
+    return thread
 
 
 def model_choices() -> list[tuple[str, str]]:
@@ -259,7 +294,7 @@ def get_pipeline(task: str, selected: str | None, **kwargs: Any):
 @functools.lru_cache(maxsize=64)
 def _pipeline(task: str, path: str, options: tuple[tuple[str, Any], ...]):
     """One pipeline object per (task, model, options): it resolves the model and reads its config once."""
-    return pipeline(task, path, device="auto", **dict(options))
+    return pipelines.pipeline(task, path, device="auto", **dict(options))
 
 
 def session_state() -> gr.State:

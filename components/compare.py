@@ -6,7 +6,7 @@ from typing import Any
 
 import gradio as gr
 
-from xlm.pipelines.fill_mask import with_mask_token
+from xlm.pipelines.inputs import with_mask_token
 
 from . import examples, limits, plots
 from .common import (

@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 import plotly.graph_objects as go
 
-from xlm.pipelines.embedding_map import MAX_SENTENCE_CHARS, MAX_SENTENCES
+from xlm.pipelines.inputs import MAX_SENTENCE_CHARS, MAX_SENTENCES
 
 from . import limits, plots
 from .common import HEAVY_WORK, export, get_pipeline, intro, model_for, read_info, session_state, table

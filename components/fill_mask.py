@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from xlm.pipelines.fill_mask import MASK_ALIASES
+from xlm.pipelines.inputs import MASK_ALIASES
 
 from . import examples, limits, plots
 from .common import (
@@ -134,7 +134,8 @@ def _example(lang: str | None, model: str | None):
 _mask_span = endpoint(text=TEXT, span=Name("Word"))(mask_span)
 
 
-def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
+def build(model: gr.Dropdown, ready: gr.Textbox) -> dict[str, Any]:
+    """The tab; returns the page-load event that answers its example, so a visitor arrives to an answer."""
     note0, langs, lang0, choices = setup(model.value) if model.value else ("", [], None, [])
     intro(
         "A masked language model guesses the word hidden behind `<mask>` from the words around it (`<mask>` is "
@@ -188,3 +189,10 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
         concurrency_id=MODEL_WORK,
     )
     ready.change(_setup, ready, [note, lang, example], api_name="fill_mask_setup")
+    return {
+        "fn": run_keeping,
+        "inputs": [text, lang, top_k, model],
+        "outputs": [plot, table, files, words, figures],
+        "api_name": False,
+        "concurrency_id": MODEL_WORK,
+    }

@@ -7,7 +7,8 @@ from typing import Any
 import gradio as gr
 
 from xlm.errors import InputError
-from xlm.pipelines.language_swap import NO_LANGUAGE
+from xlm.pipelines.inputs import NO_LANGUAGE, check_swappable
+from xlm.registry import family_of, read_config
 
 from . import examples, lens_plots, limits, plots
 from .common import (
@@ -21,6 +22,7 @@ from .common import (
     language_picker,
     language_update,
     layer_choices,
+    local_folder,
     model_for,
     pick,
     read_info,
@@ -90,7 +92,8 @@ def setup(model: str) -> tuple[str, list[str], str | None, str | None, list[str]
     path, note = model_for(TASK, model)
     info = read_info(path)
     try:
-        get_pipeline("language-swap", model).check_swappable()
+        config = read_config(local_folder(path))
+        check_swappable(config, family_of(config))
     except InputError as err:
         note = f"{note}\n\nℹ️ {err}".strip()
     langs = list(info.languages)

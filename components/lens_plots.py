@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from xlm.pipelines.language_swap import NO_LANGUAGE
+from xlm.pipelines.inputs import NO_LANGUAGE
 
 from .plots import BAR, HEAT, PAIR_BAR, _layout, masks_of, safe
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from xlm.pipelines import QuestionAnsweringPipeline
+from xlm import pipelines
 
 from . import examples, limits, plots
 from .common import (
@@ -76,7 +76,7 @@ def head_warning(model: str, head: str) -> str:
     """A warning when the chosen head is not the one the checkpoint was trained with (it is then random)."""
     path, _ = model_for(TASK, model)
     info = read_info(path)
-    wanted = QuestionAnsweringPipeline.heads.get(head or "simple")
+    wanted = pipelines.QuestionAnsweringPipeline.heads.get(head or "simple")
     if wanted in info.roles:
         return ""
     return (

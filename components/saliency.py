@@ -11,7 +11,7 @@ import gradio as gr
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from xlm.pipelines.saliency import MAX_CHARS
+from xlm.pipelines.inputs import MAX_SALIENCY_CHARS
 
 from . import examples, limits, plots
 from .common import (
@@ -168,7 +168,7 @@ def setup(target: str, model: str) -> tuple[str, list[str], str | None]:
 
 # -- UI ----------------------------------------------------------------------------------------------------------
 TARGET = Choice("Explain", list(TARGETS))
-TEXT = Text("Text", MAX_CHARS)
+TEXT = Text("Text", MAX_SALIENCY_CHARS)
 QUESTION = Text("Question", limits.MAX_TEXT_CHARS, required=False)
 CHOICE = Integer("Answer to explain", 0, TOP_CHOICES - 1, allow_none=True)
 
@@ -225,8 +225,8 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     text = gr.Textbox(
         label="Text",
         value=example(TARGETS[target0], lang0)[0],
-        info=limits.text_info(MAX_CHARS, "fill-mask: exactly one <mask>; QA: the context"),
-        max_length=MAX_CHARS,
+        info=limits.text_info(MAX_SALIENCY_CHARS, "fill-mask: exactly one <mask>; QA: the context"),
+        max_length=MAX_SALIENCY_CHARS,
         lines=2,
     )
     question = gr.Textbox(label="Question", visible=False, max_length=limits.MAX_TEXT_CHARS)

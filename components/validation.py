@@ -33,7 +33,7 @@ from .common import friendly, refuse
 
 def at_most_masks(texts: Sequence[str], mask_token: str) -> None:
     """Refuse more than :data:`limits.MAX_MASKS` masks (``<mask>``, ``[MASK]`` or the model's own) in ``texts``."""
-    from xlm.pipelines.fill_mask import MASK_ALIASES
+    from xlm.pipelines.inputs import MASK_ALIASES
 
     found = sum(text.count(m) for text in texts for m in {*MASK_ALIASES, mask_token})
     if found > limits.MAX_MASKS:

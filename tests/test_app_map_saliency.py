@@ -16,7 +16,7 @@ from _browser import CHROMIUM, open_tab, opened, shoot
 from components.common import discover, folder_of
 from components.embedding_map import MAX_CHARS as MAP_CHARS
 from xlm.pipelines.embedding_map import MAX_SENTENCES, EmbeddingMapPipeline
-from xlm.pipelines.saliency import MAX_CHARS as SALIENCY_CHARS
+from xlm.pipelines.inputs import MAX_SALIENCY_CHARS as SALIENCY_CHARS
 from xlm.pipelines.saliency import SaliencyPipeline
 
 MODELS = discover()

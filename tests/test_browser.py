@@ -77,6 +77,22 @@ def test_fill_mask_renders_bars_and_exports_png(page):
 
 
 @needs_xlm
+def test_the_first_tab_arrives_answered(page):
+    """Nothing pressed: the page load runs the fill-mask example shown, and the chart holds the pipeline's guesses."""
+    from xlm.pipelines import pipeline
+
+    plot = page.locator("#fill-mask-plot")
+    plot.locator(".js-plotly-plot .bars .point path").first.wait_for()
+    assert plot.locator(".bars .point path").count() == 5
+    text = page.get_by_label("Text with <mask>").input_value()
+    model = discover()[0]
+    lang = page.get_by_label("Language").first.input_value() or None
+    guesses = pipeline("fill-mask", model.path)(text, lang=lang, top_k=5)
+    drawn = " ".join(plot.locator("svg text").all_text_contents())
+    assert all(g["token_str"] in drawn for g in guesses), (drawn, guesses)
+
+
+@needs_xlm
 def test_question_answering_highlights_the_answer(page):
     open_tab(page, "Question answering")
     page.get_by_role("button", name="Answer", exact=True).click()

@@ -8,7 +8,8 @@ import transformers
 from _tolerance import assert_rounding_equal
 
 from xlm.errors import InputError
-from xlm.pipelines.saliency import MAX_CHARS, SaliencyPipeline, attention_rollout
+from xlm.pipelines.inputs import MAX_SALIENCY_CHARS as MAX_CHARS
+from xlm.pipelines.saliency import SaliencyPipeline, attention_rollout
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

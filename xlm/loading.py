@@ -3,8 +3,10 @@ what was missing. No remote code, ever."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,6 +24,55 @@ if TYPE_CHECKING:
     from .modeling_utils import PreTrainedModel
 
     ModelT = TypeVar("ModelT", bound=PreTrainedModel)
+
+
+# The torch.nn.init functions module constructors call; skipped while a model is built on the meta device.
+_INIT_FUNCTIONS = (
+    "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_", "dirac_", "xavier_uniform_",
+    "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_",
+)  # fmt: skip
+_skipping = threading.local()
+_patch_lock = threading.Lock()
+_patched_for = 0  # threads inside no_init_weights: the init functions are wrapped while there is one
+
+
+def skipping_init() -> bool:
+    """Whether this thread is building a model inside :func:`no_init_weights`."""
+    return getattr(_skipping, "depth", 0) > 0
+
+
+@contextlib.contextmanager
+def no_init_weights() -> Iterator[None]:
+    """Build modules without initialising their weights, in this thread only: the modules' own resets
+    (``torch.nn.init``) and ``post_init`` are skipped. For construction on the meta device, where the checkpoint's
+    tensors replace every weight: initialising meta tensors is wasted work, and its first call imports
+    ``torch._dynamo`` (1.7 s on these CPUs). Other threads keep initialising as usual."""
+    global _patched_for
+    with _patch_lock:
+        if _patched_for == 0:
+            for name in _INIT_FUNCTIONS:
+                setattr(nn.init, name, _skippable(getattr(nn.init, name)))
+        _patched_for += 1
+    _skipping.depth = getattr(_skipping, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _skipping.depth -= 1
+        with _patch_lock:
+            _patched_for -= 1
+            if _patched_for == 0:
+                for name in _INIT_FUNCTIONS:
+                    setattr(nn.init, name, getattr(nn.init, name).__wrapped__)
+
+
+def _skippable(init: Any) -> Any:
+    """``init`` that leaves the tensor as it is in a thread inside :func:`no_init_weights`."""
+
+    def maybe(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        return tensor if skipping_init() else init(tensor, *args, **kwargs)
+
+    maybe.__wrapped__ = init
+    return maybe
 
 
 @dataclass
@@ -200,7 +251,7 @@ def load_model(
         state = {k: _cast(v, target) for k, v in state_dict.items()}
     else:  # straight to the device, in the target dtype, a tensor at a time
         state = load_state_dict(folder, device=device or "cpu", dtype=target)
-    with torch.device("meta"):
+    with torch.device("meta"), no_init_weights():
         model = cls(config)
     expected = model.state_dict().keys()
     state = _align_prefix(state, expected, cls.base_model_prefix)

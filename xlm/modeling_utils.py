@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from .configuration_utils import PretrainedConfig
 from .errors import InputError, InvalidConfigError
-from .loading import load_model, save_model
+from .loading import load_model, save_model, skipping_init
 
 # ----------------------------------------------------------------------------------------------------------------
 # Incremental decoding cache
@@ -261,8 +261,10 @@ class PreTrainedModel(nn.Module):
         return getattr(self, self.base_model_prefix, self)
 
     def post_init(self) -> None:
-        """Initialise every weight, then tie the output embeddings (if any) to the input ones."""
-        self.apply(self._init_weights)
+        """Initialise every weight (not while a checkpoint's model is built, see ``no_init_weights``), then tie the
+        output embeddings (if any) to the input ones."""
+        if not skipping_init():
+            self.apply(self._init_weights)
         self.tie_weights()
 
     def _init_weights(self, module: nn.Module) -> None:

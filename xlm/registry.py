@@ -7,21 +7,20 @@ entry in :data:`FAMILIES`.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .configuration_utils import PretrainedConfig
 from .errors import InvalidConfigError, ModelTypeError
 from .files import CONFIG_NAME, read_json
-from .modeling_utils import PreTrainedModel
-from .models.xlm import modeling as xlm_modeling
 from .models.xlm.configuration import XLMConfig
-from .models.xlm.tokenization import XLMTokenizer
-from .models.xlm_roberta import modeling as xlmr_modeling
 from .models.xlm_roberta.configuration import XLMRobertaConfig, XLMRobertaXLConfig
-from .models.xlm_roberta.tokenization import XLMRobertaTokenizer
-from .tokenization_utils import PreTrainedTokenizer
+
+if TYPE_CHECKING:
+    from .modeling_utils import PreTrainedModel
+    from .tokenization_utils import PreTrainedTokenizer
 
 # What a pipeline can ask a model to do; each family maps the roles it serves to one of its classes.
 ROLES = (
@@ -38,29 +37,47 @@ ROLES = (
 
 @dataclass(frozen=True)
 class Family:
-    """One model family: its classes, and what its models can do."""
+    """One model family: its classes, and what its models can do.
+
+    Only the config class is imported with the registry; the model and tokenizer classes (torch, sacremoses) are
+    imported from the family's folder the first time they are asked for, so that reading configs stays light."""
 
     model_type: str
     name: str  # for people: "XLM", "XLM-RoBERTa XL"
     config_class: type[PretrainedConfig]
-    tokenizer_class: type[PreTrainedTokenizer]
-    heads: dict[str, type[PreTrainedModel]]  # role -> class
+    package: str  # the family's folder as a module: "xlm.models.xlm"
+    tokenizer_name: str  # a class of the package's ``tokenization`` module
+    head_names: dict[str, str]  # role -> a class of the package's ``modeling`` module
     language_embeddings: bool  # whether its models can take a language id per token
+
+    @property
+    def tokenizer_class(self) -> type[PreTrainedTokenizer]:
+        return getattr(importlib.import_module(f"{self.package}.tokenization"), self.tokenizer_name)
+
+    @property
+    def heads(self) -> dict[str, type[PreTrainedModel]]:
+        """Role -> class."""
+        modeling = importlib.import_module(f"{self.package}.modeling")
+        return {role: getattr(modeling, name) for role, name in self.head_names.items()}
 
     @property
     def architectures(self) -> dict[str, type[PreTrainedModel]]:
         """Class name -> class, for every head class of the family."""
         return {cls.__name__: cls for cls in self.heads.values()}
 
-    def head(self, role: str, config: PretrainedConfig | None = None) -> type[PreTrainedModel]:
-        """The class serving ``role``; ``causal-lm`` and ``masked-lm`` follow the config (a causal model's LM head
-        serves both where the family has one class for both)."""
+    def head_name(self, role: str, config: PretrainedConfig | None = None) -> str:
+        """The name of the class serving ``role``; ``causal-lm`` and ``masked-lm`` follow the config (a causal
+        model's LM head serves both where the family has one class for both)."""
         if role == "lm" and config is not None:
             role = "causal-lm" if config.is_causal else "masked-lm"
-        if role not in self.heads:
-            served = ", ".join(r for r in ROLES if r in self.heads)
+        if role not in self.head_names:
+            served = ", ".join(r for r in ROLES if r in self.head_names)
             raise InvalidConfigError(f"{self.name} models have no {role} head; they serve: {served}.")
-        return self.heads[role]
+        return self.head_names[role]
+
+    def head(self, role: str, config: PretrainedConfig | None = None) -> type[PreTrainedModel]:
+        """The class serving ``role`` (see :meth:`head_name`)."""
+        return getattr(importlib.import_module(f"{self.package}.modeling"), self.head_name(role, config))
 
 
 def _xlm_roberta(model_type: str, name: str, config_class: type, prefix: str) -> Family:
@@ -77,8 +94,9 @@ def _xlm_roberta(model_type: str, name: str, config_class: type, prefix: str) ->
         model_type=model_type,
         name=name,
         config_class=config_class,
-        tokenizer_class=XLMRobertaTokenizer,
-        heads={role: getattr(xlmr_modeling, prefix + suffix) for role, suffix in heads.items()},
+        package="xlm.models.xlm_roberta",
+        tokenizer_name="XLMRobertaTokenizer",
+        head_names={role: prefix + suffix for role, suffix in heads.items()},
         language_embeddings=False,
     )
 
@@ -88,16 +106,17 @@ FAMILIES: dict[str, Family] = {
         model_type="xlm",
         name="XLM",
         config_class=XLMConfig,
-        tokenizer_class=XLMTokenizer,
-        heads={
-            "base": xlm_modeling.XLMModel,
-            "masked-lm": xlm_modeling.XLMWithLMHeadModel,
-            "causal-lm": xlm_modeling.XLMWithLMHeadModel,
-            "sequence-classification": xlm_modeling.XLMForSequenceClassification,
-            "token-classification": xlm_modeling.XLMForTokenClassification,
-            "question-answering": xlm_modeling.XLMForQuestionAnsweringSimple,
-            "question-answering-beam": xlm_modeling.XLMForQuestionAnswering,
-            "multiple-choice": xlm_modeling.XLMForMultipleChoice,
+        package="xlm.models.xlm",
+        tokenizer_name="XLMTokenizer",
+        head_names={
+            "base": "XLMModel",
+            "masked-lm": "XLMWithLMHeadModel",
+            "causal-lm": "XLMWithLMHeadModel",
+            "sequence-classification": "XLMForSequenceClassification",
+            "token-classification": "XLMForTokenClassification",
+            "question-answering": "XLMForQuestionAnsweringSimple",
+            "question-answering-beam": "XLMForQuestionAnswering",
+            "multiple-choice": "XLMForMultipleChoice",
         },
         language_embeddings=True,
     ),

@@ -1,69 +1,56 @@
-"""Task pipelines over the XLM models, sharing one model cache. Start with :func:`pipeline`."""
+"""Task pipelines over the XLM models, sharing one model cache. Start with :func:`pipeline`.
 
-from __future__ import annotations
+Names are imported on first use (PEP 562): the modules holding what the app shows before any model runs (the
+input limits and mask spellings in :mod:`xlm.pipelines.inputs`) load without torch.
+"""
 
-import os
-from typing import Any
+from typing import TYPE_CHECKING
 
-import torch
+from ..lazy import lazy_exports
 
-from ..devices import DeviceLike
-from ..errors import InputError
-from .base import Pipeline
-from .cache import ModelCache, default_cache
-from .classification import MultipleChoicePipeline, TextClassificationPipeline, TokenClassificationPipeline
-from .embedding_map import EmbeddingMapPipeline
-from .features import AttentionPipeline, FeatureExtractionPipeline
-from .fill_mask import FillMaskPipeline
-from .generation import TextGenerationPipeline
-from .language_swap import LanguageSwapPipeline
-from .logit_lens import LogitLensPipeline
-from .precision import pick_precision
-from .question_answering import QuestionAnsweringPipeline, build_qa_features
-from .saliency import SaliencyPipeline
+_EXPORTS = {
+    "AttentionPipeline": ".features",
+    "build_qa_features": ".question_answering",
+    "default_cache": ".cache",
+    "EmbeddingMapPipeline": ".embedding_map",
+    "FeatureExtractionPipeline": ".features",
+    "FillMaskPipeline": ".fill_mask",
+    "LanguageSwapPipeline": ".language_swap",
+    "LogitLensPipeline": ".logit_lens",
+    "ModelCache": ".cache",
+    "MultipleChoicePipeline": ".classification",
+    "pick_precision": ".precision",
+    "pipeline": ".factory",
+    "Pipeline": ".base",
+    "QuestionAnsweringPipeline": ".question_answering",
+    "SaliencyPipeline": ".saliency",
+    "TASKS": ".factory",
+    "TextClassificationPipeline": ".classification",
+    "TextGenerationPipeline": ".generation",
+    "TokenClassificationPipeline": ".classification",
+}
 
-TASKS: dict[str, type[Pipeline]] = {
-    cls.task: cls
-    for cls in (
-        FillMaskPipeline,
-        TextGenerationPipeline,
-        QuestionAnsweringPipeline,
+if TYPE_CHECKING:
+    from .base import Pipeline
+    from .cache import ModelCache, default_cache
+    from .classification import (
+        MultipleChoicePipeline,
         TextClassificationPipeline,
         TokenClassificationPipeline,
-        MultipleChoicePipeline,
-        FeatureExtractionPipeline,
-        AttentionPipeline,
-        LogitLensPipeline,
-        LanguageSwapPipeline,
-        EmbeddingMapPipeline,
-        SaliencyPipeline,
     )
-}
-ALIASES = {
-    "ner": "token-classification",
-    "sentiment-analysis": "text-classification",
-    "qa": "question-answering",
-}
+    from .embedding_map import EmbeddingMapPipeline
+    from .factory import TASKS, pipeline
+    from .features import AttentionPipeline, FeatureExtractionPipeline
+    from .fill_mask import FillMaskPipeline
+    from .generation import TextGenerationPipeline
+    from .language_swap import LanguageSwapPipeline
+    from .logit_lens import LogitLensPipeline
+    from .precision import pick_precision
+    from .question_answering import QuestionAnsweringPipeline, build_qa_features
+    from .saliency import SaliencyPipeline
 
 
-def pipeline(
-    task: str,
-    model: str | os.PathLike,
-    *,
-    device: DeviceLike = "auto",
-    dtype: str | torch.dtype | None = None,
-    revision: str | None = None,
-    cache: ModelCache | None = None,
-    **kwargs: Any,
-) -> Pipeline:
-    """Build a task pipeline on a local folder or Hub id. ``device``: as in transformers (``0``, ``"cuda:1"``,
-    ``-1``, ``"cpu"``, ...; a device this machine lacks is refused here); ``"auto"`` picks cuda, then mps, then cpu;
-    ``dtype="auto"`` picks bf16 where the device computes it faster (checked) and fp32 otherwise."""
-    name = ALIASES.get(task, task)
-    if name not in TASKS:
-        raise InputError(f"Unknown task {task!r}; choose one of: {', '.join(sorted(TASKS))}.")
-    return TASKS[name](model, device=device, dtype=dtype, revision=revision, cache=cache, **kwargs)
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "TASKS",

@@ -20,9 +20,8 @@ import torch
 
 from ..errors import InputError
 from .base import Pipeline
+from .inputs import MAX_SENTENCE_CHARS, MAX_SENTENCES
 
-MAX_SENTENCES = 64  # bounds the work of one map
-MAX_SENTENCE_CHARS = 400
 SEPARATOR = re.compile(r"\s*[|\t]\s*")
 
 

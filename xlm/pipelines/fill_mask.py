@@ -8,15 +8,7 @@ import torch
 
 from ..errors import InputError
 from .base import Pipeline, softmax
-
-MASK_ALIASES = ("<mask>", "[MASK]")  # friendly spellings, replaced by the tokenizer's own mask token
-
-
-def with_mask_token(text: str, tokenizer) -> str:
-    """``text`` with the friendly mask spellings (``<mask>``, ``[MASK]``) written as ``tokenizer``'s own mask token."""
-    for alias in MASK_ALIASES:
-        text = text.replace(alias, tokenizer.mask_token)
-    return text
+from .inputs import with_mask_token
 
 
 class FillMaskPipeline(Pipeline):

@@ -20,8 +20,7 @@ import torch
 from ..errors import InputError
 from .base import softmax
 from .fill_mask import FillMaskPipeline, _clip
-
-NO_LANGUAGE = "none"  # ``other`` value: run without a language embedding
+from .inputs import NO_LANGUAGE, check_swappable
 
 
 def kl_divergence(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
@@ -82,19 +81,7 @@ class LanguageSwapPipeline(FillMaskPipeline):
 
     def check_swappable(self) -> None:
         """Refuse, saying why, a model without language embeddings (nothing to swap)."""
-        config = self.config
-        if not self.family.language_embeddings:
-            raise InputError(
-                f"{self.family.name} models have no language embeddings: one set of weights reads every language "
-                "and no language id goes in, so there is nothing to swap (the Compare languages tab shows how it "
-                "reads each language)."
-            )
-        if not config.uses_language_embeddings:
-            why = "use_lang_emb=false" if config.n_langs > 1 else "a single language"
-            raise InputError(
-                f"This checkpoint has no language embeddings ({why}): no language id goes in, so there is nothing "
-                "to swap."
-            )
+        check_swappable(self.config, self.family)
 
     def _one(
         self, text: str, lang: str, other: str, other_id: int | None, k: int, decimals: int

@@ -23,7 +23,7 @@ import torch
 from ..errors import InputError
 from ..registry import architecture
 from .base import Pipeline
-from .fill_mask import with_mask_token
+from .inputs import MAX_SALIENCY_CHARS, with_mask_token
 from .question_answering import build_qa_features
 
 TARGETS = {
@@ -31,7 +31,6 @@ TARGETS = {
     "question-answering": "question-answering",
     "text-classification": "sequence-classification",
 }
-MAX_CHARS = 2_000  # longest text (or context) explained: a backward pass and an n × n rollout per request
 MAX_ANSWER_TOKENS = 30
 QA_WINDOW = 384
 
@@ -203,9 +202,9 @@ class SaliencyPipeline(Pipeline):
 
     def check_text(self, text: Any, what: str = "text") -> str:
         text = super().check_text(text, what)
-        if len(text) > MAX_CHARS:
+        if len(text) > MAX_SALIENCY_CHARS:
             raise InputError(
-                f"The {what} is too long for saliency ({len(text)} characters; the limit is {MAX_CHARS})."
+                f"The {what} is too long for saliency ({len(text)} characters; the limit is {MAX_SALIENCY_CHARS})."
             )
         return text
 
