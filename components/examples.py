@@ -1,6 +1,16 @@
-"""Example inputs in many languages; each tab offers those in the languages of the model it runs on."""
+"""Example inputs in many languages; each tab offers those in the languages of the model it runs on. A model
+folder's ``examples.json`` (chosen by ``python -m xlm.train examples`` from held-out sentences the model guesses
+right) replaces the built-in fill-mask examples of its languages."""
 
 from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import gradio as gr
+
+from xlm.errors import XLMError
 
 # One masked sentence per language (the same meaning where possible: easy to compare across languages).
 FILL_MASK = {
@@ -88,6 +98,28 @@ COMPARE = {
     "zh": "我想要一杯<mask>。",
     "ar": "أريد فنجان <mask> .",
 }
+
+
+def fill_mask(model: str | None) -> dict[str, str]:
+    """The fill-mask examples for ``model``: its own chosen ones where it has them, the built-in ones elsewhere."""
+    from .common import local_folder  # imported here: common's helpers import this module's neighbours
+
+    if not model:
+        return FILL_MASK
+    try:
+        path = local_folder(model) / "examples.json"
+    except (XLMError, gr.Error):  # a model that cannot be read has the built-in examples (its tab says why)
+        return FILL_MASK
+    return {**FILL_MASK, **_chosen(str(path), path.stat().st_mtime_ns if path.is_file() else 0)}
+
+
+@functools.lru_cache(maxsize=32)
+def _chosen(path: str, mtime_ns: int) -> dict[str, str]:
+    """The fill-mask texts of an examples.json, read once per version of the file."""
+    if not mtime_ns:
+        return {}
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {lang: entry["text"] for lang, entry in data.get("fill-mask", {}).items()}
 
 
 def for_languages(table: dict[str, object], languages: tuple[str, ...] | list[str]) -> dict[str, object]:

@@ -101,7 +101,7 @@ def setup(model: str) -> tuple[str, list[str], str | None, list[tuple[str, str]]
     path, note = model_for(TASK, model)
     langs = list(read_info(path).languages)
     choices = [
-        (f"{lang}: {s}", lang) for lang, s in examples.for_languages(examples.FILL_MASK, langs).items()
+        (f"{lang}: {s}", lang) for lang, s in examples.for_languages(examples.fill_mask(path), langs).items()
     ]
     return note, langs, first_language(langs), choices
 
@@ -128,7 +128,7 @@ def _setup(model: str):
 def _example(lang: str | None, model: str | None):
     if not lang:
         return gr.skip(), gr.skip()
-    return examples.FILL_MASK.get(lang, ""), example_language(lang, model)
+    return examples.fill_mask(model).get(lang, ""), example_language(lang, model)
 
 
 _mask_span = endpoint(text=TEXT, span=Name("Word"))(mask_span)
@@ -147,7 +147,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> dict[str, Any]:
     with gr.Row():
         text = gr.Textbox(
             label="Text with <mask>",
-            value=examples.FILL_MASK.get(lang0 or "en"),
+            value=examples.fill_mask(model.value).get(lang0 or "en"),
             scale=4,
             rtl=False,
             max_length=limits.MAX_TEXT_CHARS,

@@ -166,7 +166,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     with gr.Row():
         text = gr.Textbox(
             label="Text with <mask>",
-            value=examples.FILL_MASK.get(own0 or "en"),
+            value=examples.fill_mask(model.value).get(own0 or "en"),
             scale=3,
             max_length=limits.MAX_ATTENTION_CHARS,
             info=limits.text_info(

@@ -126,7 +126,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     with gr.Row():
         text = gr.Textbox(
             label="Text with one <mask>",
-            value=examples.FILL_MASK.get(lang0 or "en"),
+            value=examples.fill_mask(model.value).get(lang0 or "en"),
             scale=4,
             max_length=limits.MAX_TEXT_CHARS,
             info=limits.text_info(limits.MAX_TEXT_CHARS, "exactly one mask"),

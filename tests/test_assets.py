@@ -163,3 +163,23 @@ def test_clm_card_numbers_recomputed():
         assert got[lang] == approx_recomputed(shipped[lang]), lang
         assert got[lang]["accuracy"] > got[lang]["unigram_baseline"], lang
     assert clm_table(got) in (ASSETS / CLM / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if (ASSETS / n / "examples.json").is_file()])
+def test_chosen_examples_are_guessed_right_on_held_out_sentences(name, shared_data):
+    """Every example the model's examples.json states: the shipped weights' top-1 for the mask is its answer, and
+    the text is that sentence of the held-out (never trained) parallel source with the answer masked."""
+    from xlm import pipeline
+    from xlm.train.corpus import EVAL_PARALLEL, parallel_lines
+    from xlm.train.examples import masked_versions
+
+    chosen = json.loads((ASSETS / name / "examples.json").read_text(encoding="utf-8"))["fill-mask"]
+    assert chosen
+    fill = pipeline("fill-mask", ASSETS / name, device="cpu")
+    for lang, example in chosen.items():
+        assert example["source"] in EVAL_PARALLEL
+        top = fill(example["text"], lang=lang, top_k=1)[0]
+        assert top["token_str"] == example["answer"], (lang, top, example)
+        sentence = parallel_lines(shared_data / "corpus", example["source"], lang)[example["line"]]
+        versions = masked_versions(fill.tokenizer.tokenize(sentence, lang=lang), lang)
+        assert (example["text"], example["answer"]) in set(versions), (lang, sentence)

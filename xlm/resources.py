@@ -20,6 +20,7 @@ import psutil
 
 from .errors import CorruptCheckpointError, InvalidConfigError, XLMError
 from .files import weight_files
+from .registry import family
 
 BYTES_PER_PARAMETER = 4  # models are built in float32
 MARGIN = 0.25  # activations, the tokenizer and the runtime, on top of the weights
@@ -65,8 +66,6 @@ class Footprint:
 def _family_defaults(config: dict[str, Any]) -> dict[str, Any]:
     """The defaults of the config's family (what a field left out of config.json becomes); none for a model type
     this library does not know (the loader refuses it with its own message)."""
-    from .registry import family  # imports the model classes: only when a config is checked
-
     try:
         return family(str(config.get("model_type", ""))).config_class().to_dict()
     except XLMError:

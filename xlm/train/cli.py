@@ -124,6 +124,12 @@ def _chunk(args: argparse.Namespace) -> None:
     main([*recipe, "--minutes", str(args.minutes), "--export", str(args.export)])
 
 
+def _examples(args: argparse.Namespace) -> None:
+    from .examples import write
+
+    print(f"examples written to {write(args.model, args.shared / 'corpus')}")
+
+
 def _card(args: argparse.Namespace) -> None:
     """Held-out metrics, curve point and model card of an exported base model."""
     from .cards import write_base_card
@@ -328,6 +334,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--data", type=Path, default=None, help="data folder (XQuAD / shared corpus / NER file)")
     _add_train_options(p, steps=600, lr=1e-4, warmup=60)
     p.set_defaults(func=_finetune)
+
+    p = sub.add_parser(
+        "examples", help="choose a model's fill-mask examples from held-out sentences it guesses"
+    )
+    p.add_argument("--model", type=Path, default=Path("assets/xlm-explorer-mini"))
+    p.add_argument("--shared", type=Path, default=SHARED_DATA, help="the shared data folder (corpus/ inside)")
+    p.set_defaults(func=_examples)
 
     p = sub.add_parser("export", help="runs/* -> assets/* (fp16 weights, metrics.json, model cards)")
     p.add_argument("--runs", type=Path, default=Path("runs"))
