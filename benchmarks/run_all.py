@@ -1,6 +1,6 @@
 """Run every benchmark (`make bench`); each writes its section of benchmarks/RESULTS.md."""
 
-from . import bench_core, bench_load, bench_pipelines, bench_views, bench_xlm_roberta
+from . import bench_app, bench_core, bench_load, bench_pipelines, bench_views, bench_xlm_roberta
 
 if __name__ == "__main__":
     bench_core.main()
@@ -8,3 +8,4 @@ if __name__ == "__main__":
     bench_xlm_roberta.main([])
     bench_views.main(["--write"])
     bench_load.main()
+    bench_app.main()
