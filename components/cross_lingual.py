@@ -88,7 +88,9 @@ def setup(model: str) -> tuple[str, list[str], str | None, str | None, list[str]
     path, note = model_for(TASK, model)
     info = read_info(path)
     langs = list(info.languages)
-    second = next((lang for lang in examples.PARALLEL if lang in langs), langs[1] if len(langs) > 1 else None)
+    second = next(
+        (lang for lang in examples.parallel(path) if lang in langs), langs[1] if len(langs) > 1 else None
+    )
     if not info.language_embeddings:
         note += "\n\n" + NOT_TLM.format(name=info.name, family=info.family)
     elif len(langs) < 2:
@@ -139,17 +141,19 @@ def _setup(model: str):
     )
 
 
-@endpoint(lang_pair=Language("Translation language"))
-def _example(lang_pair: str | None):
+@endpoint(lang_pair=Language("Translation language"), model=Name("Model", limits.MAX_MODEL_CHARS))
+def _example(lang_pair: str | None, model: str | None):
     """The example pair for the translation language (French where there is none, as for XLM-R)."""
-    if lang_pair and lang_pair not in examples.PARALLEL:
+    pairs = examples.parallel(model)
+    if lang_pair and lang_pair not in pairs:
         return gr.skip(), gr.skip()
-    return examples.PARALLEL[lang_pair or "fr"]
+    return pairs[lang_pair or "fr"]
 
 
 def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     note0, langs, first, second, layers = setup(model.value) if model.value else ("", [], None, None, [MEAN])
-    text0, pair0 = examples.PARALLEL.get(second or "fr", examples.PARALLEL["fr"])
+    pairs = examples.parallel(model.value)
+    text0, pair0 = pairs.get(second or "fr", pairs["fr"])
     intro(
         "Translation language modelling (TLM): the model reads a sentence and its translation as one input, each "
         "side with its own language embedding and positions, so it can fill a mask in one language from the other.",
@@ -191,7 +195,7 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     figures = session_state()
     images_button(figures, dict, "cross_lingual", "cross_lingual_images", "Export the charts as PNG and SVG")
 
-    example.click(_example, lang_pair, [text, pair], api_name="cross_lingual_example")
+    example.click(_example, [lang_pair, model], [text, pair], api_name="cross_lingual_example")
     run.click(
         keeping_figures(_run, "guesses", "attention", "cross_share"),
         [text, lang, pair, lang_pair, top_k, layer, model],

@@ -102,24 +102,34 @@ COMPARE = {
 
 def fill_mask(model: str | None) -> dict[str, str]:
     """The fill-mask examples for ``model``: its own chosen ones where it has them, the built-in ones elsewhere."""
+    chosen = _chosen_for(model).get("fill-mask", {})
+    return {**FILL_MASK, **{lang: entry["text"] for lang, entry in chosen.items()}}
+
+
+def parallel(model: str | None) -> dict[str, tuple[str, str]]:
+    """The cross-lingual pairs (English with a mask, translation) for ``model``: its own first (the tab opens on
+    the first of its languages), then the built-in ones of the other languages."""
+    chosen = {lang: (e["text"], e["pair"]) for lang, e in _chosen_for(model).get("cross-lingual", {}).items()}
+    return chosen | {lang: pair for lang, pair in PARALLEL.items() if lang not in chosen}
+
+
+def _chosen_for(model: str | None) -> dict:
+    """The model's examples.json, or nothing (none, or a model that cannot be read: its tab says why)."""
     from .common import local_folder  # imported here: common's helpers import this module's neighbours
 
     if not model:
-        return FILL_MASK
+        return {}
     try:
         path = local_folder(model) / "examples.json"
-    except (XLMError, gr.Error):  # a model that cannot be read has the built-in examples (its tab says why)
-        return FILL_MASK
-    return {**FILL_MASK, **_chosen(str(path), path.stat().st_mtime_ns if path.is_file() else 0)}
+    except (XLMError, gr.Error):
+        return {}
+    return _read(str(path), path.stat().st_mtime_ns if path.is_file() else 0)
 
 
 @functools.lru_cache(maxsize=32)
-def _chosen(path: str, mtime_ns: int) -> dict[str, str]:
-    """The fill-mask texts of an examples.json, read once per version of the file."""
-    if not mtime_ns:
-        return {}
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    return {lang: entry["text"] for lang, entry in data.get("fill-mask", {}).items()}
+def _read(path: str, mtime_ns: int) -> dict:
+    """An examples.json, read once per version of the file."""
+    return json.loads(Path(path).read_text(encoding="utf-8")) if mtime_ns else {}
 
 
 def for_languages(table: dict[str, object], languages: tuple[str, ...] | list[str]) -> dict[str, object]:

@@ -121,7 +121,10 @@ def test_examples_fill_the_inputs(client, base):
     text, chosen = client.predict(lang, model.path, api_name="/fill_mask_example")
     assert "<mask>" in text and chosen == lang
     assert text == examples.fill_mask(model.path)[lang]  # the model's own examples.json where it has one
-    assert client.predict("fr", api_name="/cross_lingual_example") == tuple(examples.PARALLEL["fr"])
+    assert (
+        client.predict("fr", model.path, api_name="/cross_lingual_example")
+        == examples.parallel(model.path)["fr"]
+    )
     context, question, lang_c, lang_q = client.predict("en", model.path, api_name="/qa_example")
     assert (context, question) == examples.QUESTION_ANSWERING["en"] and lang_c == lang_q == "en"
 

@@ -110,8 +110,10 @@ def test_cross_lingual_says_tlm_does_not_apply_and_still_shows_the_pair(client, 
     note, lang, pair_lang, _layer = client.predict(model, api_name="/cross_lingual_setup")
     assert "no language embeddings and was not trained on sentence pairs" in note
     assert lang["interactive"] is False and pair_lang["interactive"] is False
-    assert client.predict("fr", api_name="/cross_lingual_example") == PAIR
-    assert client.predict(None, api_name="/cross_lingual_example") == PAIR  # no language pickers: French
+    assert client.predict("fr", model, api_name="/cross_lingual_example") == PAIR
+    assert (
+        client.predict(None, model, api_name="/cross_lingual_example") == PAIR
+    )  # no language pickers: French
     _bars, heat, share, frame, files = client.predict(
         PAIR[0], None, PAIR[1], None, 3, "mean", model, api_name="/cross_lingual"
     )

@@ -183,3 +183,24 @@ def test_chosen_examples_are_guessed_right_on_held_out_sentences(name, shared_da
         sentence = parallel_lines(shared_data / "corpus", example["source"], lang)[example["line"]]
         versions = masked_versions(fill.tokenizer.tokenize(sentence, lang=lang), lang)
         assert (example["text"], example["answer"]) in set(versions), (lang, sentence)
+
+
+@pytest.mark.parametrize("name", [n for n in SHIPPED if (ASSETS / n / "examples.json").is_file()])
+def test_chosen_pairs_are_guessed_from_the_translation(name, shared_data):
+    """Every cross-lingual example: with the translation beside it the top-1 is the answer; ``alone`` says whether
+    the English alone gets it too; the pair is that line of the held-out parallel source."""
+    from xlm import pipeline
+    from xlm.train.corpus import EVAL_PARALLEL, parallel_lines
+
+    pairs = json.loads((ASSETS / name / "examples.json").read_text(encoding="utf-8")).get("cross-lingual", {})
+    fill = pipeline("fill-mask", ASSETS / name, device="cpu")
+    for lang, example in pairs.items():
+        assert example["source"] in EVAL_PARALLEL
+        assert (
+            example["pair"]
+            == parallel_lines(shared_data / "corpus", example["source"], lang)[example["line"]]
+        )
+        together = fill(example["text"], lang="en", text_pair=example["pair"], lang_pair=lang, top_k=1)[0]
+        alone = fill(example["text"], lang="en", top_k=1)[0]
+        assert together["token_str"] == example["answer"], (lang, together)
+        assert (alone["token_str"] == example["answer"]) == example["alone"], (lang, alone)

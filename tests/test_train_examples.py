@@ -40,3 +40,21 @@ def test_a_models_examples_replace_the_built_in_ones_of_its_languages(tmp_path, 
     assert shown["en"] == "Pictures <mask> videos ."
     assert shown["fr"] == examples.FILL_MASK["fr"]
     assert examples.fill_mask("no-such-model") == examples.FILL_MASK
+    assert examples.parallel("tiny") == examples.PARALLEL  # no pairs chosen
+
+
+def test_a_models_pairs_come_first(tmp_path, monkeypatch):
+    model = tmp_path / "tiny"
+    model.mkdir()
+    shutil.copy(ASSETS / "xlm-explorer-mini" / "config.json", model / "config.json")
+    monkeypatch.setenv("XLM_EXPLORER_ASSETS", str(tmp_path))
+    pair = {
+        "text": "He built <mask> bell .",
+        "pair": "Ele montou uma campainha .",
+        "answer": "a",
+        "alone": False,
+    }
+    (model / "examples.json").write_text(json.dumps({"cross-lingual": {"pt": pair}}), encoding="utf-8")
+    shown = examples.parallel("tiny")
+    assert next(iter(shown)) == "pt" and shown["pt"] == (pair["text"], pair["pair"])
+    assert shown["fr"] == examples.PARALLEL["fr"] and len(shown) == len(examples.PARALLEL | {"pt": None})

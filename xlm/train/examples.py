@@ -1,10 +1,12 @@
-"""Each tab's fill-mask examples chosen from what a model can know: held-out parallel sentences (FLORES-200 as in
-SIB-200, never trained on) in which the model's own top guess for a masked word is that word. Written next to the
-model as ``examples.json``; the app prefers them to its built-in examples (components/examples.py).
+"""The app's examples chosen from what a model can know: held-out parallel sentences (FLORES-200 as in SIB-200,
+never trained on) in which the model's own top guess for a masked word is that word. Written next to the model as
+``examples.json``; the app prefers them to its built-in examples (components/examples.py).
 
-One sentence of the parallel set is chosen for as many of the model's languages as possible (the same meaning
-across languages); a language where it has no word the model guesses gets the first sentence where one exists.
-Among the words guessed right in a sentence the longest is masked (content words over function words).
+Fill-mask: one sentence of the parallel set is chosen for as many of the model's languages as possible (the same
+meaning across languages); a language where it has no word the model guesses gets the first sentence where one
+exists. Cross-lingual (TLM): an English sentence with a word masked beside its translation, where the model guesses
+the word from the pair, preferably where it misses it from the English alone. Among the words guessed right in a
+sentence the longest is masked (content words over function words).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ UNSPACED = ("zh", "ja", "th")  # written without spaces between words
 MAX_WORDS = 14  # a sentence that fits on one line of the tab
 CANDIDATES = 120  # the shortest sentences tried in every language, for one sentence shared by most languages
 FALLBACK = 600  # the shortest sentences tried in a language none of those served
+PAIR_CANDIDATES = 60  # the shortest sentences tried for a language's translation pair
 MARGIN = 0.002  # the right guess leads the next by this much probability: the same on every CPU's arithmetic
 
 
@@ -51,12 +54,49 @@ def guessed(fill: Any, lang: str, sentence: str) -> list[tuple[str, str]]:
     if not versions:
         return []
     results = fill([text for text, _ in versions], lang=lang, top_k=2)
-    right = [
-        (text, word)
-        for (text, word), (first, second) in zip(versions, results, strict=True)
-        if first["token_str"] == word and first["score"] - second["score"] >= MARGIN
+    found = [(text, word) for (text, word), top in zip(versions, results, strict=True) if right(top, word)]
+    return sorted(found, key=lambda pair: -len(pair[1]))
+
+
+def right(guesses: Sequence[dict], word: str) -> bool:
+    """Whether ``word`` is the top guess, ahead of the next by ``MARGIN``."""
+    return guesses[0]["token_str"] == word and guesses[0]["score"] - guesses[1]["score"] >= MARGIN
+
+
+def guessed_from_translation(
+    fill: Any, english: str, lang: str, translation: str
+) -> list[tuple[str, str, bool]]:
+    """``(text, word, alone)`` for each masked version of the English sentence whose top guess is the word with the
+    translation beside it; ``alone``: whether the English alone gets it too. Helped ones first, then longest."""
+    versions = list(masked_versions(fill.tokenizer.tokenize(english, lang="en"), "en"))
+    if not versions:
+        return []
+    alone = fill([text for text, _ in versions], lang="en", top_k=2)
+    found = [
+        (text, word, right(solo, word))
+        for (text, word), solo in zip(versions, alone, strict=True)
+        if right(fill(text, lang="en", text_pair=translation, lang_pair=lang, top_k=2), word)
     ]
-    return sorted(right, key=lambda pair: -len(pair[1]))
+    return sorted(found, key=lambda f: (f[2], -len(f[1])))
+
+
+def choose_pairs(fill: Any, lines: dict[str, list[str]], english: list[str], candidates: list[int]) -> dict:
+    """The cross-lingual example of each non-English language: the first candidate line where the translation
+    helps, else the first where the pair is guessed right."""
+    chosen = {}
+    for lang in tqdm([g for g in lines if g != "en"], desc="pairs", unit="lang"):
+        hits = []
+        for i in candidates:
+            found = guessed_from_translation(fill, english[i], lang, lines[lang][i])
+            if found:
+                hits.append((i, *found[0]))
+                if not found[0][2]:  # the translation helps here
+                    break
+        if hits:
+            line, text, word, alone = min(hits, key=lambda hit: hit[3])
+            chosen[lang] = {"text": text, "pair": lines[lang][line], "answer": word, "alone": alone}
+            chosen[lang] |= {"source": SOURCE, "line": line}
+    return chosen
 
 
 def choose(model: Path, corpus: Path, langs: Sequence[str] | None = None) -> dict[str, Any]:
@@ -94,7 +134,8 @@ def choose(model: Path, corpus: Path, langs: Sequence[str] | None = None) -> dic
             )
         if line is not None:
             chosen[lang] = {"text": text, "answer": word, "source": SOURCE, "line": line}
-    return {"fill-mask": chosen, "shared_line": best}
+    pairs = choose_pairs(fill, lines, english, by_length[:PAIR_CANDIDATES])
+    return {"fill-mask": chosen, "shared_line": best, "cross-lingual": pairs}
 
 
 def write(model: Path, corpus: Path) -> Path:
