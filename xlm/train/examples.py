@@ -48,6 +48,11 @@ def masked_versions(tokens: Sequence[str], lang: str) -> Iterator[tuple[str, str
             yield glue.join([w for w, _ in words[:i]] + ["<mask>"] + [w for w, _ in words[i + 1 :]]), word
 
 
+def right(guesses: Sequence[dict], word: str) -> bool:
+    """Whether ``word`` is the top guess, ahead of the next by ``MARGIN``."""
+    return guesses[0]["token_str"] == word and guesses[0]["score"] - guesses[1]["score"] >= MARGIN
+
+
 def guessed(fill: Any, lang: str, sentence: str) -> list[tuple[str, str]]:
     """The masked versions of ``sentence`` whose top-1 guess is the masked word (by ``MARGIN``), longest first."""
     versions = list(masked_versions(fill.tokenizer.tokenize(sentence, lang=lang), lang))
@@ -56,11 +61,6 @@ def guessed(fill: Any, lang: str, sentence: str) -> list[tuple[str, str]]:
     results = fill([text for text, _ in versions], lang=lang, top_k=2)
     found = [(text, word) for (text, word), top in zip(versions, results, strict=True) if right(top, word)]
     return sorted(found, key=lambda pair: -len(pair[1]))
-
-
-def right(guesses: Sequence[dict], word: str) -> bool:
-    """Whether ``word`` is the top guess, ahead of the next by ``MARGIN``."""
-    return guesses[0]["token_str"] == word and guesses[0]["score"] - guesses[1]["score"] >= MARGIN
 
 
 def guessed_from_translation(
@@ -100,7 +100,8 @@ def choose_pairs(fill: Any, lines: dict[str, list[str]], english: list[str], can
 
 
 def choose(model: Path, corpus: Path, langs: Sequence[str] | None = None) -> dict[str, Any]:
-    """The fill-mask example of each language of ``model`` (see the module's docstring), with where it comes from."""
+    """The fill-mask example of each language of ``model`` and its cross-lingual pairs (see the module's
+    docstring), each with the held-out line it comes from."""
     if SOURCE not in EVAL_PARALLEL:
         raise ValueError(f"{SOURCE} is trained on: examples come from held-out data only")
     fill = pipeline("fill-mask", model, device="cpu")
@@ -116,7 +117,7 @@ def choose(model: Path, corpus: Path, langs: Sequence[str] | None = None) -> dic
     candidates = by_length[:CANDIDATES]
     found: dict[int, dict[str, tuple[str, str]]] = {}
     for i in tqdm(candidates, desc="shared sentence", unit="sentence"):
-        found[i] = {g: right[0] for g in langs if (right := guessed(fill, g, lines[g][i]))}
+        found[i] = {g: hits[0] for g in langs if (hits := guessed(fill, g, lines[g][i]))}
     best = max(candidates, key=lambda i: (len(found[i]), -len(english[i])))
     chosen = {}
     for lang in tqdm(langs, desc="languages", unit="lang"):
@@ -126,9 +127,9 @@ def choose(model: Path, corpus: Path, langs: Sequence[str] | None = None) -> dic
         else:  # a longer search in this language alone
             line, text, word = next(
                 (
-                    (i, *right[0])
+                    (i, *hits[0])
                     for i in by_length[:FALLBACK]
-                    if (right := guessed(fill, lang, lines[lang][i]))
+                    if (hits := guessed(fill, lang, lines[lang][i]))
                 ),
                 (None, "", ""),
             )
