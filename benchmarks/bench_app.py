@@ -102,9 +102,8 @@ def cold_start(lang: str | None, keep: bool = False) -> tuple[dict[str, float], 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop(
-        "PYTHONDONTWRITEBYTECODE", None
-    )  # as deployed: the first start writes the bytecode the others read
+    # As deployed: the first start writes the bytecode the others read.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     start = time.perf_counter()
     server = subprocess.Popen(
         [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

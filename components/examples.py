@@ -1,6 +1,6 @@
 """Example inputs in many languages; each tab offers those in the languages of the model it runs on. A model
 folder's ``examples.json`` (chosen by ``python -m xlm.train examples`` from held-out sentences the model guesses
-right) replaces the built-in fill-mask examples of its languages."""
+right) replaces the built-in fill-mask examples and TLM pairs of its languages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 import gradio as gr
 
 from xlm.errors import XLMError
+
+from .common import local_folder
 
 # One masked sentence per language (the same meaning where possible: easy to compare across languages).
 FILL_MASK = {
@@ -115,8 +117,6 @@ def parallel(model: str | None) -> dict[str, tuple[str, str]]:
 
 def _chosen_for(model: str | None) -> dict:
     """The model's examples.json, or nothing (none, or a model that cannot be read: its tab says why)."""
-    from .common import local_folder  # imported here: common's helpers import this module's neighbours
-
     if not model:
         return {}
     try:

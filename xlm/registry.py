@@ -57,8 +57,7 @@ class Family:
     @property
     def heads(self) -> dict[str, type[PreTrainedModel]]:
         """Role -> class."""
-        modeling = importlib.import_module(f"{self.package}.modeling")
-        return {role: getattr(modeling, name) for role, name in self.head_names.items()}
+        return {role: getattr(self._modeling, name) for role, name in self.head_names.items()}
 
     @property
     def architectures(self) -> dict[str, type[PreTrainedModel]]:
@@ -77,7 +76,12 @@ class Family:
 
     def head(self, role: str, config: PretrainedConfig | None = None) -> type[PreTrainedModel]:
         """The class serving ``role`` (see :meth:`head_name`)."""
-        return getattr(importlib.import_module(f"{self.package}.modeling"), self.head_name(role, config))
+        return getattr(self._modeling, self.head_name(role, config))
+
+    @property
+    def _modeling(self) -> Any:
+        """The family's ``modeling`` module, imported (with torch) on first use."""
+        return importlib.import_module(f"{self.package}.modeling")
 
 
 def _xlm_roberta(model_type: str, name: str, config_class: type, prefix: str) -> Family:

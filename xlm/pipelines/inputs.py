@@ -11,9 +11,8 @@ MASK_ALIASES = ("<mask>", "[MASK]")  # friendly spellings, replaced by the token
 NO_LANGUAGE = "none"  # language swap's ``other`` value: run without a language embedding
 MAX_SENTENCES = 64  # embedding map: bounds the work of one map
 MAX_SENTENCE_CHARS = 400  # embedding map: one sentence
-MAX_SALIENCY_CHARS = (
-    2_000  # longest text (or context) explained: a backward pass and an n × n rollout per request
-)
+# saliency: the longest text (or context) explained, a backward pass and an n × n rollout per request
+MAX_SALIENCY_CHARS = 2_000
 
 
 def with_mask_token(text: str, tokenizer: Any) -> str:
