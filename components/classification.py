@@ -1,4 +1,5 @@
-"""Classification tab: a label for the whole text (e.g. its language) and a label per word (entities)."""
+"""Classification tab: a label for the whole text (e.g. its language) and a label per word (its part of speech
+with the embedded tagger, or an entity type with an NER model)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from .common import (
 )
 from .validation import Choice, Language, Model, Text, endpoint
 
-AGGREGATIONS = ["simple", "first", "average", "max", "none"]
+# "first" (the default): a word's label is its first sub-word's, as taggers (the embedded one included) are
+# trained; "simple" can cut a word in two where its sub-words disagree.
+AGGREGATIONS = ["first", "simple", "average", "max", "none"]
 EXAMPLE_TEXT = "Angela Merkel a rencontré Emmanuel Macron à Paris ."
 
 
@@ -94,8 +97,9 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
     intro(
         "A classification head reads the model's summary of the whole text (sequence classification) or of each "
         "token (token classification) and scores every label.",
-        "how confident the text label is, and which words get an entity label (sub-words are merged into words "
-        "by the aggregation strategy).",
+        "how confident the text label is, and which label each word gets: its part of speech with the embedded "
+        "tagger, an entity type with an NER model (sub-words are merged into words by the aggregation strategy; "
+        "neighbours with the same label are shown as one span).",
     )
     note = gr.Markdown(note0)
     with gr.Row():
@@ -113,10 +117,10 @@ def build(model: gr.Dropdown, ready: gr.Textbox) -> None:
             label = gr.Label(label="Label scores", elem_id="clf-label")
             clf_files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
         with gr.Column():
-            aggregation = gr.Dropdown(AGGREGATIONS, value="simple", label="Aggregation strategy")
+            aggregation = gr.Dropdown(AGGREGATIONS, value=AGGREGATIONS[0], label="Aggregation strategy")
             run_tag = gr.Button("Tag the words", variant="primary")
-            entities = gr.HighlightedText(label="Entities", elem_id="ner-output")
-            table = gr.Dataframe(label="Entities with character spans")
+            entities = gr.HighlightedText(label="Word labels", elem_id="ner-output")
+            table = gr.Dataframe(label="Labelled spans with their characters")
             tag_files = gr.File(label="Download (JSON, CSV)", file_count="multiple")
 
     run_clf.click(

@@ -240,6 +240,32 @@ def test_tag_highlights_spans_of_the_text(client, base):
         assert text[entity["start"] : entity["end"]] == entity["word"]
 
 
+def test_tag_gives_every_word_its_part_of_speech(client, base):
+    """The embedded tagger serves the tab: with the default aggregation ("first") each labelled span is whole
+    words with a UPOS tag, the spans are the tagger pipeline's, and no warning about a random head is shown."""
+    from xlm import pipeline
+    from xlm.train.ud import UPOS
+
+    model, _ = base
+    path, note = model_for("token-classification", model.path)
+    if "randomly initialised" in note:
+        pytest.skip("no embedded token-classification model")
+    text = "Angela Merkel a rencontré Emmanuel Macron à Paris ."
+    _pieces, frame, _files = client.predict(text, "fr", "first", model.path, api_name="/tag")
+    spans = rows(frame)
+    assert spans and {s["entity_group"] for s in spans} <= set(UPOS)
+    for s in spans:
+        assert text[s["start"] : s["end"]] == s["word"]
+        assert s["start"] == 0 or text[s["start"] - 1] == " ", s
+        assert s["end"] == len(text) or text[s["end"]] == " ", s
+    expected = pipeline("token-classification", path, device="cpu")(
+        text, lang="fr", aggregation_strategy="first"
+    )
+    assert [(s["word"], s["entity_group"]) for s in spans] == [
+        (e["word"], e["entity_group"]) for e in expected
+    ]
+
+
 def test_attention_and_its_views(client, base):
     model, lang = base
     config = config_of(model.path)

@@ -151,3 +151,24 @@ def test_cli_continues_from_the_export_when_the_run_home_is_gone(tmp_path, monke
     state = json.loads((export / STATE_FILE).read_text())
     assert state["steps"] == 8 and [c["steps"] for c in state["chunks"]] == [[0, 4], [4, 8]]
     assert state["chunks"][1]["restarted_from_export"]
+
+
+def test_a_causal_run_starts_from_the_fp16_export_with_frozen_embeddings(corpus, tmp_path):
+    """The causal LM's recipe: it starts from the exported masked LM (float16 on disk), trains in float32 (under
+    bf16 autocast where the CPU has it) and, with ``freeze_embeddings``, keeps the base's word embeddings."""
+    export = tmp_path / "export"
+    pretrain(replace(settings(corpus, tmp_path / "mlm"), chunk_steps=4, export=export))
+    base = settings(corpus, tmp_path / "clm")
+    causal = replace(
+        base,
+        objectives=("clm",),
+        init=export,
+        tokens=4 * 96,
+        train=replace(base.train, bf16=True, freeze_embeddings=True),
+    )
+    start, end = load_file(export / "model.safetensors"), load_file(pretrain(causal) / "model.safetensors")
+    assert {t.dtype for t in end.values()} == {torch.float32}
+    key = "transformer.embeddings.weight"
+    assert torch.equal(end[key].half(), start[key])
+    moved = [k for k in start if k != key and not torch.equal(end[k].half(), start[k])]
+    assert "transformer.layer_norm_emb.weight" in moved, moved

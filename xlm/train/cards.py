@@ -10,19 +10,24 @@ from xlm.weights import load_state_dict, save_state_dict
 
 from . import report
 from .pretrain import STATE_FILE
+from .sharing import save_sharing_embeddings
 
 COPIED = ("config.json", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json")
-REPO_URL_NOTE = "https://www.debian.org/ (Debian 12 packages; see assets/heldout/sources.json)"
 
 
-def export_weights(src: Path, dst: Path) -> None:
-    """Copy config and tokenizer files; store the weights in float16 (they load as float32 by default)."""
+def export_weights(src: Path, dst: Path, shared: Path | None = None) -> None:
+    """Copy config and tokenizer files; store the weights in float16 (they load as float32 by default). With
+    ``shared``, the word embeddings go there, once per content, linked from the folder (see :mod:`.sharing`)."""
     dst = Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         shutil.copyfile(Path(src) / name, dst / name)
     state = load_state_dict(Path(src))
-    save_state_dict({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, dst)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    if shared is None:
+        save_state_dict(state, dst)
+    else:
+        save_sharing_embeddings(state, dst, shared)
 
 
 def _table(rows: list[list], header: list[str]) -> str:
@@ -99,19 +104,6 @@ def langid_table(metrics: dict) -> str:
     return _table(rows, ["lang", "accuracy %"]) + f"\n\nOverall: {_pct(metrics['accuracy'])}%."
 
 
-def corpus_table(sources: dict) -> str:
-    rows = [
-        [name, info["version"], info["licence"][:60], sum(info["new_pairs"].values())]
-        for name, info in sorted(sources["packages"].items())
-    ]
-    pairs = _table(
-        [[lang, c["train"], c["valid"], c["test"]] for lang, c in sorted(sources["pairs"].items())],
-        ["en-xx", "train", "valid", "test"],
-    )
-    packages = _table(rows, ["package", "version", "licence (debian/copyright, Files: *)", "new pairs"])
-    return f"Message pairs per language (after cleaning and de-duplication):\n\n{pairs}\n\n{packages}"
-
-
 def write_card(folder: Path, text: str) -> None:
     (Path(folder) / "README.md").write_text(text.strip() + "\n", encoding="utf-8")
 
@@ -139,70 +131,26 @@ PRETRAIN_COMMAND = (
 )
 CHUNK_COMMAND = "make train-chunk MINUTES=90  # = python -m xlm.train --threads 1 chunk --minutes 90"
 CARD_COMMAND = "python -m xlm.train card --model assets/xlm-explorer-mini"
-QA_COMMAND = (
-    "python -m xlm.train --threads 2 finetune qa --base assets/xlm-explorer-mini --out runs/qa --steps 600 "
-    "--lr 3e-4 --warmup 40"
-)
+HEAD_FROM_BASE = "--base assets/xlm-explorer-mini --freeze-embeddings"  # see sharing.py
+QA_COMMAND = f"python -m xlm.train --threads 2 finetune qa {HEAD_FROM_BASE} --out runs/qa --steps 600 --lr 3e-4 --warmup 40"
 LANGID_COMMAND = (
-    "python -m xlm.train --threads 2 finetune langid --base assets/xlm-explorer-mini --out runs/langid "
-    "--steps 400 --lr 3e-4 --warmup 30"
+    f"python -m xlm.train --threads 2 finetune langid {HEAD_FROM_BASE} --out runs/langid --steps 400 --lr 3e-4 "
+    "--warmup 30"
 )
 POS_COMMAND = (
-    "python -m xlm.train --threads 2 finetune pos --base assets/xlm-explorer-mini --out runs/pos "
-    "--steps 1500 --lr 3e-4 --warmup 100"
+    f"python -m xlm.train --threads 2 finetune pos {HEAD_FROM_BASE} --out runs/pos --steps 3000 --lr 1e-3 "
+    "--warmup 100"
 )
 CLM_COMMAND = (
-    "python -m xlm.train --threads 2 pretrain --out runs/clm --objectives clm --init runs/mlm/model "
-    "--tokens 8000000 --batch-tokens 8192 --emb-dim 256 --layers 4 --heads 4 --lr 3e-4 --warmup 100 "
-    "--eval-every 250 --save-every 100"
+    f"python -m xlm.train --threads 2 pretrain --run {RUN} --out runs/clm --objectives clm "
+    "--init assets/xlm-explorer-mini --freeze-embeddings --tokens 1200000 --batch-tokens 8192 --mix 8 "
+    "--emb-dim 256 --layers 4 --heads 4 --lr 3e-4 --warmup 50 --eval-every 100 --save-every 50 --log-every 25"
 )
 EXPORT_COMMAND = "python -m xlm.train export --runs runs --assets assets"
-RECIPE = [
-    PRETRAIN_COMMAND,
-    CARD_COMMAND,
-    QA_COMMAND,
-    LANGID_COMMAND,
-    POS_COMMAND,
-    CLM_COMMAND,
-    EXPORT_COMMAND,
-]
+HEADS_RECIPE = [QA_COMMAND, LANGID_COMMAND, POS_COMMAND, CLM_COMMAND, EXPORT_COMMAND]  # from the shipped base
+RECIPE = [PRETRAIN_COMMAND, CARD_COMMAND, *HEADS_RECIPE]
 
-BASE, QA, LANGID, CLM = (
-    "xlm-explorer-mini",
-    "xlm-explorer-mini-qa",
-    "xlm-explorer-mini-langid",
-    "xlm-explorer-mini-clm",
-)
-PROMPTS = [("cannot open", "en"), ("impossible d'ouvrir", "fr"), ("die Datei", "de"), ("无法", "zh")]
-
-LIMITATIONS = """- Tiny and briefly trained: a few million parameters, trained for about an hour on two CPU cores shared
-  with other jobs. It is a demonstration model for the explorer, not a useful multilingual encoder.
-- The text is software messages (menus, errors, command-line help) plus a few Wikipedia paragraphs from
-  XQuAD: expect it to know "file", "option" and "%s" far better than everyday language.
-- Lower-cased and accent-stripped (`do_lowercase_and_remove_accent`), like the original XLM-15 models.
-- Chinese is segmented with jieba; Japanese, Thai and other languages are not in the model.
-- The time-budgeted run (`--max-minutes`) stops after a wall-clock budget, so re-running it on another
-  machine reaches a different number of steps; pass `--steps N` without `--max-minutes` to fix it."""
-
-
-def _common_data(assets: Path) -> str:
-    sources = load_json(assets / "heldout" / "sources.json")
-    return f"""## Training data
-
-Parallel English ↔ xx message pairs from the gettext translation catalogues (`.mo` files) of
-{len(sources["packages"])} Debian {sources["debian"]} packages, read with polib ({REPO_URL_NOTE}). Menu
-accelerators are dropped, whitespace collapsed, untranslated and implausible pairs (length ratio) removed, multi-line
-messages paired line by line. A pair is held out (`test`: crc32(English) % 100 == 0, `valid`: == 1) by its
-English side, so a held-out message is unseen in every language. The MLM streams use every side of the
-training pairs plus the XQuAD paragraphs (CC BY-SA 4.0) of 36 of its 48 articles (en, de, es, zh); the other
-12 articles (indices 0, 4, …, 44) are held out. Each package's translations keep that package's licence (below);
-the model weights are a statistical summary of them.
-
-{corpus_table(sources)}
-
-The shipped held-out sample `assets/heldout/gettext-test.tsv` (200 test pairs per language, with the package
-each came from) lets the test suite recompute the metrics without the Debian packages.
-"""
+BASE = "xlm-explorer-mini"
 
 
 MAIN_LANGS = ("en", "fr", "es", "de", "it", "pt", "ru", "zh")  # the issue's targets average over these
@@ -379,138 +327,12 @@ resumes the run (from `~/.cache/xlm-explorer/train/{RUN}`, or from this folder's
 """
 
 
-def _qa_card(folder: Path, assets: Path, metrics: dict, full: dict) -> str:
-    return f"""---
-language: [en, de, es, zh]
-license: other
-library_name: xlm-explorer
-tags: [xlm, question-answering]
----
-# {QA}
-
-[{BASE}](../{BASE}/README.md) with a span head (`XLMForQuestionAnsweringSimple`) fine-tuned on the **English**
-questions of 36 of XQuAD's 48 articles ({full["train_features"]} training windows; {full["training"]["steps"]} steps,
-{full["training"]["minutes"]:.0f} minutes, batch 16, lr 3e-4, fp32). Weights in float16 ({size_mb(folder):.1f} MB).
-
-## Evaluation: zero-shot cross-lingual transfer
-
-Held-out articles (indices {", ".join(map(str, full["heldout_articles"]))}), never seen in pre-training nor
-fine-tuning. The head saw only English; de, es and zh are zero-shot. SQuAD F1/EM (character F1 for zh).
-Contexts are cut into 256-token windows; the best span of at most 30 tokens wins.
-
-All held-out questions:
-
-{qa_table({k: full[k] for k in ("en", "de", "es", "zh")})}
-
-The first {report.QA_CHECK_QUESTIONS} held-out questions per language (recomputed by tests/test_assets.py):
-
-{qa_table(metrics)}
-
-These numbers are low: the base model is tiny and trained mostly on software messages. XQuAD is CC BY-SA 4.0
-(in ../shared/data/xquad; not copied here).
-
-Reading the numbers: these are near the floor. Over de/es/zh the head gains a little over an untrained head
-on the same base (the test checks the average gain), but Spanish shows no gain on the 40 checked questions:
-zero-shot transfer is barely measurable at this model size.
-
-## Training
-
-```bash
-{QA_COMMAND}
-{EXPORT_COMMAND}
-```
-
-## Limitations
-
-{LIMITATIONS}
-"""
-
-
-def _langid_card(folder: Path, assets: Path, metrics: dict, full: dict) -> str:
-    return f"""---
-language: [de, en, es, fr, it, pt, ru, tr, zh]
-license: other
-library_name: xlm-explorer
-tags: [xlm, text-classification, language-identification]
----
-# {LANGID}
-
-[{BASE}](../{BASE}/README.md) with a sequence-classification head (`XLMForSequenceClassification`, summary of the
-first token) fine-tuned to tell the 9 languages apart ({full["train_examples"]} training sentences from the corpus's
-train split; {full["training"]["steps"]} steps, {full["training"]["minutes"]:.0f} minutes, batch 32, lr 3e-4).
-Labels are in `config.json` (`id2label`). Weights in float16 ({size_mb(folder):.1f} MB).
-
-Call it **without `langs`** (the language is what it predicts) and preprocess with the English rules
-(`lang="en"`), as it was trained.
-
-## Evaluation (held-out sample, recomputed by tests/test_assets.py)
-
-{langid_table(metrics)}
-
-{_common_data(assets)}
-## Training
-
-```bash
-{LANGID_COMMAND}
-{EXPORT_COMMAND}
-```
-
-## Limitations
-
-{LIMITATIONS}
-- Short software messages only; languages outside the 9 are forced into one of them.
-"""
-
-
 def clm_table(metrics: dict) -> str:
     rows = [
         [lang, _pct(m["accuracy"]), _pct(m["unigram_baseline"]), f"{m['perplexity']:.1f}", m["tokens"]]
         for lang, m in metrics.items()
     ]
     return _table(rows, ["lang", "next-token acc. %", "unigram baseline %", "perplexity", "predicted tokens"])
-
-
-def _clm_card(folder: Path, assets: Path, metrics: dict, training: dict, samples: list[dict]) -> str:
-    last = training["history"][-1]
-    shown = "\n".join(f"- ({s['lang']}) `{s['prompt']}` → `{s['continuation']}`" for s in samples)
-    return f"""---
-language: [de, en, es, fr, it, pt, ru, tr, zh]
-license: other
-library_name: xlm-explorer
-tags: [xlm, causal-lm, text-generation]
----
-# {CLM}
-
-A small **causal** XLM (`"causal": true`: each position sees only the positions before it) trained from scratch
-with the CLM objective on the same data and vocabulary as [{BASE}](../{BASE}/README.md), for text generation in
-the explorer. {n_params(folder) / 1e6:.2f} M parameters (emb_dim 256, 3 layers, 8 heads); weights in float16
-({size_mb(folder):.1f} MB). Trained {last["step"]} steps in {last["minutes"]:.0f} minutes on 2 shared CPU cores
-(streams of 8 × 128 tokens, AdamW lr 1e-3, fp32, one thread while the other models trained).
-
-## Evaluation (held-out sample, each sentence alone; recomputed by tests/test_assets.py)
-
-The unigram baseline always guesses the most frequent next token, chosen with hindsight.
-
-{clm_table(metrics)}
-
-Greedy continuations (illustrations, lower-cased as the model sees text):
-
-{shown}
-
-{_common_data(assets)}
-## Training
-
-```bash
-{CLM_COMMAND}
-{EXPORT_COMMAND}
-```
-
-## Limitations
-
-{LIMITATIONS}
-- Generation quality is that of a few-million-parameter model trained for half an hour: short, repetitive
-  software-message phrases.
-"""
 
 
 def write_base_card(
@@ -554,35 +376,3 @@ def comparison_row(name: str, run: Path) -> dict:
         "loss": last["loss"],
         "top1": sum(alone) / len(alone),
     }
-
-
-def export_all(runs: Path, assets: Path, data: Path) -> dict:
-    """Export every finished run in ``runs`` to ``assets`` with metrics and model cards; return the metrics."""
-    runs, assets, data = Path(runs), Path(assets), Path(data)
-    out = {}
-    if (runs / "qa" / "metrics.json").is_file():
-        folder = assets / QA
-        export_weights(runs / "qa", folder)
-        full = load_json(runs / "qa" / "metrics.json")
-        metrics = report.qa_metrics(folder, data)
-        report.save_metrics(folder, {"check": metrics, "all_heldout": full})
-        write_card(folder, _qa_card(folder, assets, metrics, full))
-        out[QA] = metrics
-    if (runs / "langid" / "metrics.json").is_file():
-        folder = assets / LANGID
-        export_weights(runs / "langid", folder)
-        full = load_json(runs / "langid" / "metrics.json")
-        metrics = report.langid_metrics(folder, data / "corpus")
-        report.save_metrics(folder, {"check": metrics, "training": full})
-        write_card(folder, _langid_card(folder, assets, metrics, full))
-        out[LANGID] = metrics
-    if (runs / "clm" / "model").is_dir():
-        folder = assets / CLM
-        export_weights(runs / "clm" / "model", folder)
-        metrics = report.clm_metrics(folder, data / "corpus")
-        report.save_metrics(folder, metrics)
-        samples = report.greedy_samples(folder, PROMPTS)
-        training = load_json(runs / "clm" / "model" / "training.json")
-        write_card(folder, _clm_card(folder, assets, metrics, training, samples))
-        out[CLM] = metrics
-    return out

@@ -174,6 +174,7 @@ def _train_settings(args: argparse.Namespace, cls):
         log_every=args.log_every,
         save_every=args.save_every,
         rewarm=args.rewarm,
+        freeze_embeddings=args.freeze_embeddings,
     )
 
 
@@ -192,15 +193,16 @@ def _finetune(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from .cards import export_all
+    from .head_cards import export_heads
 
-    print(json.dumps(export_all(args.runs, args.assets, args.data), indent=2))
+    print(json.dumps(export_heads(args.runs, args.assets, args.data), indent=2))
 
 
-def _all(args: argparse.Namespace) -> None:
-    from .cards import RECIPE
+def _recipe(args: argparse.Namespace) -> None:
+    """Run the commands of a recipe (``cards.RECIPE`` or ``cards.HEADS_RECIPE``) one after another."""
+    from . import cards
 
-    for command in RECIPE:
+    for command in cards.HEADS_RECIPE if args.command == "heads" else cards.RECIPE:
         print(f"$ {command}", flush=True)
         main(shlex.split(command.removeprefix("python -m xlm.train ")))
 
@@ -219,6 +221,11 @@ def _add_train_options(p: argparse.ArgumentParser, steps: int | None, lr: float,
     p.add_argument("--save-every", type=int, default=250)
     p.add_argument(
         "--rewarm", type=int, default=200, help="warm-up steps after a restart from exported weights"
+    )
+    p.add_argument(
+        "--freeze-embeddings",
+        action="store_true",
+        help="keep the word embeddings as they are (fine-tunes then share them with their base on disk)",
     )
 
 
@@ -342,14 +349,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shared", type=Path, default=SHARED_DATA, help="the shared data folder (corpus/ inside)")
     p.set_defaults(func=_examples)
 
-    p = sub.add_parser("export", help="runs/* -> assets/* (fp16 weights, metrics.json, model cards)")
+    p = sub.add_parser(
+        "export", help="runs/{qa,langid,pos,clm} -> assets/ (fp16, shared embeddings, metrics.json, cards)"
+    )
     p.add_argument("--runs", type=Path, default=Path("runs"))
     p.add_argument("--assets", type=Path, default=Path("assets"))
     p.add_argument("--data", type=Path, default=DEFAULT_XQUAD.parent, help="the shared data folder (xquad/)")
     p.set_defaults(func=_export)
 
     p = sub.add_parser("all", help="the whole recipe of the shipped models (what `make train` runs)")
-    p.set_defaults(func=_all)
+    p.set_defaults(func=_recipe)
+    p = sub.add_parser(
+        "heads", help="fine-tune and export the heads from the shipped base (what `make train-heads` runs)"
+    )
+    p.set_defaults(func=_recipe)
 
     args = parser.parse_args(argv)
     if args.threads:

@@ -40,6 +40,7 @@ from .corpus import (
     ud_train_files,
     xquad_articles,
 )
+from .pretrain import base_snapshot
 from .trainer import Trainer, TrainSettings
 from .ud import UPOS, read_conllu
 
@@ -73,7 +74,9 @@ def _train_head(
     }
 
 
-def _save(model: nn.Module, tokenizer: XLMTokenizer, out: Path, metrics: dict) -> None:
+def _save(model: nn.Module, tokenizer: XLMTokenizer, out: Path, metrics: dict, base: Path) -> None:
+    """The model, its tokenizer and ``metrics.json`` (with the base's point in its run)."""
+    metrics["base"] = base_snapshot(base)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     (out / "metrics.json").write_text(
@@ -249,7 +252,7 @@ def finetune_qa(base: Path, out: Path, settings: TrainSettings, data: Path | Non
             for lang in ("en", "de", "es", "zh")
         },
     }
-    _save(model, tokenizer, Path(out), metrics)
+    _save(model, tokenizer, Path(out), metrics, base)
     return metrics
 
 
@@ -317,7 +320,7 @@ def finetune_langid(base: Path, out: Path, settings: TrainSettings, data: Path |
         "train_examples": len(train),
         "test": evaluate_langid(model, encode_labelled(tokenizer, langid_texts(corpus, NTREX_TEST, langs))),
     }
-    _save(model, tokenizer, Path(out), metrics)
+    _save(model, tokenizer, Path(out), metrics, base)
     return metrics
 
 
@@ -405,7 +408,7 @@ def finetune_ner(base: Path, out: Path, settings: TrainSettings, data: Path | No
         model, _batches(train, 16, _collate_tagged, settings.seed), settings, Path(out), settings.seed
     )
     metrics = {"training": run, "train_sentences": len(train), "test": evaluate_tagger(model, test)}
-    _save(model, tokenizer, Path(out), metrics)
+    _save(model, tokenizer, Path(out), metrics, base)
     return metrics
 
 
@@ -419,6 +422,31 @@ def pos_sentences(corpus: Path, lang: str, split: str) -> list[tuple[list[str], 
     """(words, UPOS tags) of a language's UD ``train`` (licence-filtered), ``dev``, ``test`` or ``pud`` files."""
     files = ud_train_files(corpus, lang) if split == "train" else ud_files(corpus, lang, split)
     return [(list(s.words), list(s.upos)) for p in files for s in read_conllu(p)]
+
+
+def evaluate_pos(
+    model: nn.Module,
+    tokenizer: XLMTokenizer,
+    corpus: Path,
+    train_langs: Sequence[str],
+    limit: int | None = None,
+) -> dict[str, dict]:
+    """Word accuracy on every UD test set and PUD of the model's languages (the first ``limit`` sentences of
+    each, or all), each marked zero-shot where its language had no training data."""
+    label2id = model.config.label2id
+    out = {}
+    for lang in sorted(tokenizer.lang2id):
+        for split in ("test", "pud"):
+            sentences = pos_sentences(corpus, lang, split)[:limit]
+            if sentences:
+                examples = [encode_tagged(tokenizer, s, label2id, lang) for s in sentences]
+                result = evaluate_tagger(model, examples)
+                out[f"{lang}.{split}"] = {
+                    "accuracy": result["accuracy"],
+                    "words": result["words"],
+                    "zero_shot": lang not in train_langs,
+                }
+    return out
 
 
 def finetune_pos(base: Path, out: Path, settings: TrainSettings, data: Path | None = None) -> dict:
@@ -439,18 +467,11 @@ def finetune_pos(base: Path, out: Path, settings: TrainSettings, data: Path | No
     run = _train_head(
         model, _batches(train, 16, _collate_tagged, settings.seed), settings, Path(out), settings.seed
     )
-    test = {}
-    for lang in sorted(tokenizer.lang2id):
-        for split in ("test", "pud"):
-            sentences = pos_sentences(corpus, lang, split)
-            if sentences:
-                examples = [encode_tagged(tokenizer, s, label2id, lang) for s in sentences]
-                result = evaluate_tagger(model, examples)
-                test[f"{lang}.{split}"] = {
-                    "accuracy": result["accuracy"],
-                    "words": result["words"],
-                    "zero_shot": lang not in train_langs,
-                }
-    metrics = {"training": run, "train_sentences": len(train), "train_langs": train_langs, "test": test}
-    _save(model, tokenizer, Path(out), metrics)
+    metrics = {
+        "training": run,
+        "train_sentences": len(train),
+        "train_langs": train_langs,
+        "test": evaluate_pos(model, tokenizer, corpus, train_langs),
+    }
+    _save(model, tokenizer, Path(out), metrics, base)
     return metrics

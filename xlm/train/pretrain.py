@@ -129,8 +129,8 @@ def pretrain(settings: PretrainSettings) -> Path:
         tok_dir, encoder, config.lang2id, settings.max_len, "tlm" in settings.objectives,
         shuffle_seed=settings.train.seed if settings.mix > 1 else None,
     )  # fmt: skip
-    model = (
-        XLMWithLMHeadModel.from_pretrained(settings.init, config=config)
+    model = (  # trained in float32, also when the init is an fp16 export
+        XLMWithLMHeadModel.from_pretrained(settings.init, config=config, dtype=torch.float32)
         if settings.init
         else XLMWithLMHeadModel(config)
     )
@@ -177,6 +177,7 @@ def pretrain(settings: PretrainSettings) -> Path:
             "corpus_tokens": {config.id2lang[k]: p.tokens for k, p in mono.items()},
             "pair_tokens": {config.id2lang[k]: p.tokens for k, p in pairs.items()},
             "history": history,
+            "base": base_snapshot(settings.init),
         }
         (folder / "training.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
         if settings.export:
@@ -185,6 +186,15 @@ def pretrain(settings: PretrainSettings) -> Path:
 
 
 STATE_FILE = "training_state.json"
+
+
+def base_snapshot(base: Path | None) -> dict:
+    """Where a model started from: an exported base's name, steps and tokens seen (empty when ``base`` is not
+    one), so a fine-tuned head's card can say which point of the base's run it was trained on."""
+    if base is None or not (Path(base) / STATE_FILE).is_file():
+        return {}
+    state = json.loads((Path(base) / STATE_FILE).read_text(encoding="utf-8"))
+    return {"name": Path(base).name, "steps": state["steps"], "tokens_seen": state["tokens_seen"]}
 
 
 def _chunk_stop(settings: PretrainSettings, started: float):

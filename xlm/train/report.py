@@ -10,7 +10,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from xlm import XLMForQuestionAnsweringSimple, XLMForSequenceClassification, XLMTokenizer, XLMWithLMHeadModel
+from xlm import (
+    XLMForQuestionAnsweringSimple,
+    XLMForSequenceClassification,
+    XLMForTokenClassification,
+    XLMTokenizer,
+    XLMWithLMHeadModel,
+)
 from xlm.loading import load_model
 from xlm.pipelines import pipeline
 
@@ -23,9 +29,17 @@ from .evaluate import (
     sentence_embeddings,
     tlm_effect,
 )
-from .finetune import encode_labelled, evaluate_langid, evaluate_qa, langid_texts, xquad_questions
+from .finetune import (
+    encode_labelled,
+    evaluate_langid,
+    evaluate_pos,
+    evaluate_qa,
+    langid_texts,
+    xquad_questions,
+)
 
 QA_CHECK_QUESTIONS = 40  # per language, the held-out questions the test suite re-scores
+POS_CHECK_SENTENCES = 200  # per UD test set or PUD, the sentences the test suite re-tags
 MLM_SENTENCES = 200  # per language and source (books, UD, NTREX)
 TLM_PAIRS = 200  # per language, from the NTREX test block
 CLOZE = Path(__file__).resolve().parents[2] / "tests" / "data" / "cloze.json"
@@ -141,9 +155,15 @@ def greedy_samples(folder: Path, prompts: list[tuple[str, str]], new_tokens: int
     return out
 
 
-def qa_metrics(folder: Path, data_dir: Path, limit: int | None = QA_CHECK_QUESTIONS) -> dict:
-    """F1/EM on the held-out XQuAD articles (first ``limit`` questions per language, or all)."""
+def qa_metrics(
+    folder: Path, data_dir: Path, limit: int | None = QA_CHECK_QUESTIONS, untrained: bool = False
+) -> dict:
+    """F1/EM on the held-out XQuAD articles (first ``limit`` questions per language, or all). ``untrained``: with
+    the span head re-initialised (seeded), the floor that zero-shot transfer is measured against."""
     model = load_model(XLMForQuestionAnsweringSimple, folder)
+    if untrained:
+        torch.manual_seed(0)
+        model.qa_outputs.reset_parameters()
     tokenizer = XLMTokenizer.from_pretrained(folder)
     out = {}
     for lang in ("en", "de", "es", "zh"):
@@ -158,6 +178,14 @@ def langid_metrics(folder: Path, corpus: Path) -> dict:
     tokenizer = XLMTokenizer.from_pretrained(folder)
     texts = langid_texts(corpus, NTREX_TEST, sorted(tokenizer.lang2id))
     return rounded(evaluate_langid(model, encode_labelled(tokenizer, texts)))
+
+
+def pos_metrics(
+    folder: Path, corpus: Path, train_langs: list[str], limit: int | None = POS_CHECK_SENTENCES
+) -> dict:
+    """UPOS accuracy on the first ``limit`` sentences of every UD test set and PUD of the tagger's languages."""
+    model = load_model(XLMForTokenClassification, folder).eval()
+    return rounded(evaluate_pos(model, XLMTokenizer.from_pretrained(folder), corpus, train_langs, limit))
 
 
 def save_metrics(folder: Path, metrics: dict) -> None:

@@ -47,6 +47,7 @@ class TrainSettings:
     log_every: int = 50
     save_every: int = 500
     rewarm: int = 200  # warm-up steps after a restart from exported weights (optimizer moments start at zero)
+    freeze_embeddings: bool = False  # keep the word embeddings (and an output layer tied to them) as they are
 
 
 def setup_distributed() -> tuple[int, int, torch.device]:
@@ -155,6 +156,8 @@ class Trainer:
         self.module = nn.parallel.DistributedDataParallel(module) if self.ddp else module
         if settings.compile:
             self.module = torch.compile(self.module, dynamic=True)
+        if settings.freeze_embeddings:
+            model.get_input_embeddings().weight.requires_grad_(False)
         self.optimizer = make_optimizer(model, settings)
         self.step = 0
         self.elapsed = 0.0  # seconds of training so far (kept across resumes)
