@@ -18,8 +18,19 @@ from xlm import (
 )
 from xlm.loading import load_model
 from xlm.train import report
-from xlm.train.cards import BASE, clm_table, curve_tables, langid_table, main_top1, mlm_tables
-from xlm.train.head_cards import CLM, LANGID, POS, QA, SHARED, pos_averages, pos_table, qa_table
+from xlm.train.cards import BASE, curve_tables, main_top1, mlm_tables
+from xlm.train.head_cards import (
+    CLM,
+    LANGID,
+    POS,
+    QA,
+    SHARED,
+    clm_table,
+    langid_table,
+    pos_averages,
+    pos_table,
+    qa_table,
+)
 from xlm.train.pretrain import STATE_FILE
 from xlm.train.sharing import OWN_SHARD, SHARED_SHARD, content_name
 

@@ -92,18 +92,6 @@ MLM_SOURCES = {
 }
 
 
-def qa_table(metrics: dict) -> str:
-    rows = [
-        [lang, f"{m['f1']:.1f}", f"{m['exact_match']:.1f}", m["questions"]] for lang, m in metrics.items()
-    ]
-    return _table(rows, ["lang", "F1", "EM", "questions"])
-
-
-def langid_table(metrics: dict) -> str:
-    rows = [[lang, _pct(acc)] for lang, acc in metrics.items() if lang != "accuracy"]
-    return _table(rows, ["lang", "accuracy %"]) + f"\n\nOverall: {_pct(metrics['accuracy'])}%."
-
-
 def write_card(folder: Path, text: str) -> None:
     (Path(folder) / "README.md").write_text(text.strip() + "\n", encoding="utf-8")
 
@@ -113,7 +101,8 @@ def load_json(path: Path) -> dict:
 
 
 def size_mb(folder: Path) -> float:
-    return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file()) / 1e6
+    """The megabytes a folder adds on disk: its files, not what its links point to (a head's shared shard)."""
+    return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file() and not p.is_symlink()) / 1e6
 
 
 def n_params(folder: Path) -> int:
@@ -325,14 +314,6 @@ resumes the run (from `~/.cache/xlm-explorer/train/{RUN}`, or from this folder's
 - Tiny and still early in its run: read the curve above before trusting a prediction.
 - Japanese is not in the model (its tokenizer needs KyTea); bg, sw, ur and vi have little text.
 """
-
-
-def clm_table(metrics: dict) -> str:
-    rows = [
-        [lang, _pct(m["accuracy"]), _pct(m["unigram_baseline"]), f"{m['perplexity']:.1f}", m["tokens"]]
-        for lang, m in metrics.items()
-    ]
-    return _table(rows, ["lang", "next-token acc. %", "unigram baseline %", "perplexity", "predicted tokens"])
 
 
 def write_base_card(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from .cards import RUN
+from .cards import HEADS_RECIPE, RECIPE, RUN
 from .corpus import SHARED_DATA
 
 DEFAULT_XQUAD = SHARED_DATA / "xquad"
@@ -200,9 +200,7 @@ def _export(args: argparse.Namespace) -> None:
 
 def _recipe(args: argparse.Namespace) -> None:
     """Run the commands of a recipe (``cards.RECIPE`` or ``cards.HEADS_RECIPE``) one after another."""
-    from . import cards
-
-    for command in cards.HEADS_RECIPE if args.command == "heads" else cards.RECIPE:
+    for command in args.recipe:
         print(f"$ {command}", flush=True)
         main(shlex.split(command.removeprefix("python -m xlm.train ")))
 
@@ -358,11 +356,11 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=_export)
 
     p = sub.add_parser("all", help="the whole recipe of the shipped models (what `make train` runs)")
-    p.set_defaults(func=_recipe)
+    p.set_defaults(func=_recipe, recipe=RECIPE)
     p = sub.add_parser(
         "heads", help="fine-tune and export the heads from the shipped base (what `make train-heads` runs)"
     )
-    p.set_defaults(func=_recipe)
+    p.set_defaults(func=_recipe, recipe=HEADS_RECIPE)
 
     args = parser.parse_args(argv)
     if args.threads:

@@ -16,12 +16,10 @@ from .cards import (
     QA_COMMAND,
     _pct,
     _table,
-    clm_table,
     export_weights,
-    langid_table,
     load_json,
     n_params,
-    qa_table,
+    size_mb,
     write_card,
 )
 from .finetune import POS_TRAIN_PER_LANG
@@ -40,9 +38,24 @@ POS_GOALS = {"trained": 0.90, "zero_shot": 0.65}  # UPOS accuracy the issue asks
 PROMPTS = [("The city is", "en"), ("La ville est", "fr"), ("Die Stadt ist", "de"), ("这个城市", "zh")]
 
 
-def own_mb(folder: Path) -> float:
-    """The megabytes a folder adds on disk: its files, not what its links point to."""
-    return sum(p.stat().st_size for p in Path(folder).iterdir() if p.is_file() and not p.is_symlink()) / 1e6
+def qa_table(metrics: dict) -> str:
+    rows = [
+        [lang, f"{m['f1']:.1f}", f"{m['exact_match']:.1f}", m["questions"]] for lang, m in metrics.items()
+    ]
+    return _table(rows, ["lang", "F1", "EM", "questions"])
+
+
+def langid_table(metrics: dict) -> str:
+    rows = [[lang, _pct(acc)] for lang, acc in metrics.items() if lang != "accuracy"]
+    return _table(rows, ["lang", "accuracy %"]) + f"\n\nOverall: {_pct(metrics['accuracy'])}%."
+
+
+def clm_table(metrics: dict) -> str:
+    rows = [
+        [lang, _pct(m["accuracy"]), _pct(m["unigram_baseline"]), f"{m['perplexity']:.1f}", m["tokens"]]
+        for lang, m in metrics.items()
+    ]
+    return _table(rows, ["lang", "next-token acc. %", "unigram baseline %", "perplexity", "predicted tokens"])
 
 
 def _front(langs: list[str], tags: list[str]) -> str:
@@ -66,10 +79,10 @@ def _base_and_storage(folder: Path, base: dict) -> str:
     storage = (
         f"The word embeddings stayed frozen during fine-tuning, so they are the base's: stored once in "
         f"`assets/{SHARED}/` for every head of that base and linked as `{SHARED_SHARD}`; the rest "
-        f"(`{OWN_SHARD}`, float16) and the tokenizer files take this folder's own {own_mb(folder):.1f} MB. Any loader reads it as a "
+        f"(`{OWN_SHARD}`, float16) and the tokenizer files take this folder's own {size_mb(folder):.1f} MB. Any loader reads it as a "
         "sharded Hub checkpoint."
         if shared
-        else f"Weights in float16 ({own_mb(folder):.1f} MB)."
+        else f"Weights in float16 ({size_mb(folder):.1f} MB)."
     )
     return (
         f"Fine-tuned from [{BASE}](../{BASE}/README.md) {where}; {n_params(folder) / 1e6:.2f} M parameters. "

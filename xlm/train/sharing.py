@@ -58,11 +58,7 @@ def save_sharing_embeddings(
 
 def prune_shared(assets: Path, shared: Path) -> list[Path]:
     """Delete the files of ``shared`` that no folder of ``assets`` links to any more; return them."""
-    linked = {
-        (link.parent / os.readlink(link)).resolve()
-        for link in Path(assets).glob(f"*/{SHARED_SHARD}")
-        if link.is_symlink()
-    }
+    linked = {link.resolve() for link in Path(assets).glob(f"*/{SHARED_SHARD}") if link.is_symlink()}
     stale = [p for p in sorted(Path(shared).glob("*.safetensors")) if p.resolve() not in linked]
     for path in stale:
         path.unlink()
