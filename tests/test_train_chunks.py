@@ -172,3 +172,50 @@ def test_a_causal_run_starts_from_the_fp16_export_with_frozen_embeddings(corpus,
     assert torch.equal(end[key].half(), start[key])
     moved = [k for k in start if k != key and not torch.equal(end[k].half(), start[k])]
     assert "transformer.layer_norm_emb.weight" in moved, moved
+
+
+def _lrs(history: list[dict]) -> dict[int, float]:
+    """The learning rate each step trained with (a record's lr was set before its step counter moved)."""
+    return {record["step"] - 1: record["lr"] for record in history}
+
+
+@pytest.mark.parametrize("state_gone", [False, True], ids=["from the run state", "from the export"])
+def test_a_raised_budget_continues_the_learning_rate_without_a_jump(corpus, tmp_path, state_gone):
+    """A run planned for 16 steps is given 24 after 8: the learning rate goes on from its value at step 8 of the
+    old schedule (1 - 0.9 * 8/16 = 55% of the peak) and decays linearly to 10% at step 24, where the run ends."""
+    export = tmp_path / "assets"
+    first = settings(corpus, tmp_path / "state", dropout=0.0, chunk_steps=8, export=export)
+    pretrain(first)
+    raised = replace(first, tokens=24 * 96, chunk_steps=None)
+    if state_gone:
+        raised = replace(raised, out=tmp_path / "state2")
+    pretrain(raised)
+    state = json.loads((export / STATE_FILE).read_text())
+    assert state["steps"] == 24 and state["schedule"]["total_steps"] == 24
+    assert state["schedule"]["decay_from"] == {"step": 8, "factor": pytest.approx(0.55)}
+    peak, lrs = first.train.lr, _lrs(state["history"])
+    rewarm = (lambda step: min(1.0, (step - 8 + 1) / 3)) if state_gone else (lambda step: 1.0)
+    for step in range(8, 24):
+        assert lrs[step] == pytest.approx(peak * (0.55 - 0.45 * (step - 8) / 16) * rewarm(step)), step
+    assert lrs[7] == pytest.approx(peak * (1 - 0.9 * 7 / 16))  # the old schedule up to the change
+
+
+def test_a_chunk_killed_before_its_export_is_kept_in_the_chunk_list(corpus, tmp_path):
+    """The second chunk saved its state at step 12 and was killed before it recorded itself (the checkpoint a
+    stopped session leaves behind); the third chunk lists it from the run state, with its training minutes."""
+    run = settings(corpus, tmp_path / "state", chunk_steps=8, export=tmp_path / "assets")
+    pretrain(run)
+    pretrain(replace(run, chunk_steps=4))
+    path = tmp_path / "state" / "checkpoint.pt"
+    checkpoint = torch.load(path, weights_only=True)
+    checkpoint["meta"]["chunks"].pop()  # what the killed process never got to write
+    torch.save(checkpoint, path)
+    pretrain(replace(run, chunk_steps=4))
+    state = json.loads((tmp_path / "assets" / STATE_FILE).read_text())
+    chunks, minutes = state["chunks"], {h["step"]: h["minutes"] for h in state["history"]}
+    assert [c["steps"] for c in chunks] == [[0, 8], [8, 12], [12, 16]]
+    assert [bool(c.get("interrupted")) for c in chunks] == [False, True, False]
+    killed = chunks[1]
+    assert killed["tokens"] == [chunks[0]["tokens"][1], chunks[2]["tokens"][0]]
+    assert killed["train_minutes"] == pytest.approx(minutes[12] - minutes[8])
+    assert killed["wall_minutes"] == killed["train_minutes"] and killed["threads"] is None

@@ -114,7 +114,7 @@ def n_params(folder: Path) -> int:
 
 RUN = "mix"  # the base model's run: its home is ~/.cache/xlm-explorer/train/RUN
 PRETRAIN_COMMAND = (
-    f"python -m xlm.train pretrain --run {RUN} --objectives mlm,tlm --tokens 50000000 --batch-tokens 8192 --mix 8 "
+    f"python -m xlm.train pretrain --run {RUN} --objectives mlm,tlm --tokens 66000000 --batch-tokens 8192 --mix 8 "
     "--tlm-share 0.2 --emb-dim 256 --layers 4 --heads 4 --lr 5e-4 --warmup 200 --eval-every 250 --save-every 50 "
     "--log-every 25 --export assets/xlm-explorer-mini"
 )
@@ -151,6 +151,12 @@ def main_top1(metrics: dict) -> float:
     return sum(values) / len(values)
 
 
+def _resumed(chunk: dict) -> str:
+    if chunk["restarted_from_export"]:
+        return "from the export (optimizer restarted)"
+    return "stopped before its export; kept from the run state" if chunk.get("interrupted") else ""
+
+
 def curve_tables(state: dict) -> str:
     """The run's chunks (where, how long, how fast) and its held-out curve by tokens seen."""
     chunks = [
@@ -158,12 +164,12 @@ def curve_tables(state: dict) -> str:
             i + 1,
             c["started"],
             c["cpu"],
-            c["threads"],
-            f"{c['wall_minutes']:.0f}",
+            c["threads"] or "",
+            f"{c['wall_minutes']:.0f}" + ("*" if c.get("interrupted") else ""),
             f"{c['steps'][0]:,}-{c['steps'][1]:,}",
             f"{c['tokens'][1] / 1e6:.1f}",
             f"{c['tokens_per_s']:,.0f}",
-            "from the export (optimizer restarted)" if c["restarted_from_export"] else "",
+            _resumed(c),
             _pct(c["heldout"]["main_top1"]) if "heldout" in c else "",
         ]
         for i, c in enumerate(state["chunks"])
@@ -190,9 +196,15 @@ def curve_tables(state: dict) -> str:
         "NTREX-valid top-1 % alone",
         "with the English in front",
     ]
+    interrupted = (
+        "\n\n\\* training minutes only: the chunk was stopped before its export, so its wall clock was not kept"
+        if any(c.get("interrupted") for c in state["chunks"])
+        else ""
+    )
     return (
         "**Chunks**\n\n"
         + _table(chunks, header)
+        + interrupted
         + "\n\n**Curve** (NTREX-128 validation block, each sentence alone and with its English translation in "
         "front, averaged over the languages; train loss = the mean over the last logging interval)\n\n"
         + _table(curve, curve_header)
@@ -223,6 +235,17 @@ def _mixing(mix: int) -> str:
     return (
         f", {mix} languages a batch (sampled like the batches' languages), every language's rows starting at one "
         "row length, equal lengths in a random order"
+    )
+
+
+def _budget_note(schedule: dict) -> str:
+    """Where the token budget changed during the run (the learning rate went on from its value there)."""
+    change = schedule.get("decay_from")
+    if not change:
+        return ""
+    return (
+        f" The budget was changed at step {change['step']:,}: from there the learning rate decays linearly from "
+        f"its value then ({change['factor']:.0%} of the peak) to 10% at the new last step, without a jump."
     )
 
 
@@ -263,7 +286,7 @@ modelling on {len(langs)} languages: {", ".join(langs)}. Hub format: loads with
 - {n_params(folder) / 1e6:.2f} M parameters: emb_dim {config["emb_dim"]}, {config["n_layers"]} layers, {config["n_heads"]} heads, {config["max_position_embeddings"]} learned positions, language embeddings, vocabulary {config["vocab_size"]:,} (BPE learned by `xlm/train/bpe.py`); cased, accents kept.
 - Weights stored in **float16** ({size_mb(folder):.1f} MB with the tokenizer); they load as float32.
 - **Work in progress**: {state["tokens_seen"] / 1e6:.1f} M of the recipe's {schedule["token_budget"] / 1e6:.0f} M-token budget seen ({state["steps"]:,} of {schedule["total_steps"]:,} steps), trained in time-boxed chunks (`make train-chunk`).
-- One learning-rate schedule spans the budget: AdamW, peak lr {schedule["lr"]:g} after {schedule["warmup"]} warm-up steps, then linear decay to 10% at the last step. {restart_note}
+- One learning-rate schedule spans the budget: AdamW, peak lr {schedule["lr"]:g} after {schedule["warmup"]} warm-up steps, then linear decay to 10% at the last step.{_budget_note(schedule)} {restart_note}
 - Batches: one sentence a row (`</s> sentence </s>`, positions from 0, as the explorer feeds it), about {schedule["batch_tokens"]:,} padded tokens of sentences of similar length{_mixing(state["recipe"].get("mix", 1))}; MLM 15% (80/10/10) on the sentences and TLM on sentence pairs with English. `training_state.json` has the rest of the recipe and the whole history.
 
 ## Use

@@ -140,6 +140,7 @@ def pretrain(settings: PretrainSettings) -> Path:
     trainer = Trainer(model, train, settings.out)
     if trainer.step == 0 and settings.export and (Path(settings.export) / STATE_FILE).is_file():
         resume_from_export(trainer, Path(settings.export))
+    record_interrupted_chunk(trainer)
     sampler = BatchSampler(
         mono, pairs, config.lang2id["en"], config.vocab_size, settings.batch_tokens,
         tlm_share=settings.tlm_share if "tlm" in settings.objectives else 0.0,
@@ -197,6 +198,34 @@ def base_snapshot(base: Path | None) -> dict:
     return {"name": Path(base).name, "steps": state["steps"], "tokens_seen": state["tokens_seen"]}
 
 
+def record_interrupted_chunk(trainer: Trainer) -> None:
+    """A chunk ended before its export (killed: a session stopped, a machine lost) still trained the steps since
+    the last chunk up to its last saved state; they join the list of chunks from what that state knows (no wall
+    clock, the training minutes instead)."""
+    chunks = trainer.meta.get("chunks", [])
+    if not chunks or chunks[-1]["steps"][1] >= trainer.step:
+        return
+    last = chunks[-1]
+    minutes = next(h["minutes"] for h in trainer.history if h["step"] == last["steps"][1])
+    train_minutes = trainer.elapsed / 60 - minutes
+    chunks.append(
+        {
+            "started": "unknown",
+            "cpu": last[
+                "cpu"
+            ],  # the run state does not say; the machine has kept it, so most likely the same
+            "threads": None,
+            "wall_minutes": train_minutes,
+            "train_minutes": train_minutes,
+            "steps": [last["steps"][1], trainer.step],
+            "tokens": [last["tokens"][1], trainer.tokens],
+            "restarted_from_export": False,
+            "interrupted": True,
+            "tokens_per_s": (trainer.tokens - last["tokens"][1]) / max(60 * train_minutes, 1e-9),
+        }
+    )
+
+
 def _chunk_stop(settings: PretrainSettings, started: float):
     """The ``stop()`` of a chunk: after ``chunk_steps`` steps of this process or when the wall clock leaves only
     ``reserve_minutes`` of ``minutes``; None for a whole run."""
@@ -228,6 +257,11 @@ def training_state(trainer: Trainer, settings: PretrainSettings) -> dict:
             "lr": s.lr,
             "warmup": s.warmup,
             "decay": "linear to 10% of the peak at the last step",
+            "decay_from": (
+                {"step": trainer.decay_from[0], "factor": trainer.decay_from[1]}
+                if trainer.decay_from
+                else None
+            ),
             "rewarm": s.rewarm,
             "rewarm_from": trainer.rewarm_from,
             "position": trainer.step / s.steps,
@@ -263,6 +297,9 @@ def resume_from_export(trainer: Trainer, folder: Path) -> None:
     trainer.history = state["history"]
     trainer.meta["chunks"] = state["chunks"]
     trainer.rewarm_from = trainer.step
+    decay_from = state["schedule"].get("decay_from")
+    trainer.decay_from = (decay_from["step"], decay_from["factor"]) if decay_from else None
+    trainer.continue_schedule(state["schedule"]["total_steps"])
     torch.manual_seed(trainer.settings.seed + trainer.step)
 
 

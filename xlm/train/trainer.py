@@ -16,7 +16,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -107,12 +107,27 @@ def autocast(device: torch.device, bf16: bool) -> contextlib.AbstractContextMana
     return contextlib.nullcontext()
 
 
-def lr_factor(settings: TrainSettings, step: int, progress: float, rewarm_from: int | None = None) -> float:
+def lr_factor(
+    settings: TrainSettings,
+    step: int,
+    progress: float,
+    rewarm_from: int | None = None,
+    decay_from: tuple[int, float] | None = None,
+) -> float:
     """Linear warm-up over ``warmup`` steps, then linear decay to 10% of the peak as ``progress`` goes 0 -> 1.
 
     ``rewarm_from``: the step a run restarted at without its optimizer moments; the schedule is then scaled by a
-    second linear warm-up over ``rewarm`` steps from there."""
-    factor = (step + 1) / settings.warmup if step < settings.warmup else max(0.1, 1.0 - 0.9 * progress)
+    second linear warm-up over ``rewarm`` steps from there. ``decay_from``: (step, factor) where the run's budget
+    changed; from there the factor decays linearly from ``factor`` to 10% at the new last step, so the learning
+    rate goes on from where it was instead of jumping."""
+    if step < settings.warmup:
+        factor = (step + 1) / settings.warmup
+    elif decay_from is not None and step >= decay_from[0]:
+        start = decay_from[0] / settings.steps
+        share = (progress - start) / (1.0 - start) if start < 1.0 else 1.0
+        factor = max(0.1, decay_from[1] - (decay_from[1] - 0.1) * share)
+    else:
+        factor = max(0.1, 1.0 - 0.9 * progress)
     if rewarm_from is not None and settings.rewarm > 0:
         factor *= min(1.0, (step - rewarm_from + 1) / settings.rewarm)
     return factor
@@ -164,6 +179,7 @@ class Trainer:
         self.tokens = 0  # input tokens (not padding) trained on so far
         self.history: list[dict] = []
         self.rewarm_from: int | None = None  # the step of a restart without optimizer moments
+        self.decay_from: tuple[int, float] | None = None  # (step, lr factor) where the budget last changed
         self.meta: dict = {}  # the caller's own record, kept in the checkpoint (e.g. the chunks of a run)
         self.show = progress and self.rank == 0
         self._resume()
@@ -187,6 +203,7 @@ class Trainer:
             "rng": torch.get_rng_state(),  # dropout: with it a resumed run continues exactly
             "settings": asdict(self.settings),
             "rewarm_from": self.rewarm_from,
+            "decay_from": self.decay_from,
             "meta": self.meta,
         }
         tmp = self.checkpoint_path.with_suffix(".tmp")
@@ -204,9 +221,20 @@ class Trainer:
         self.tokens = state.get("tokens", 0)
         self.history = state["history"]
         self.rewarm_from = state.get("rewarm_from")
+        self.decay_from = tuple(state["decay_from"]) if state.get("decay_from") else None
         self.meta = state.get("meta", {})
         if "rng" in state:
             torch.set_rng_state(state["rng"].cpu())
+        self.continue_schedule(state["settings"]["steps"])
+
+    def continue_schedule(self, old_steps: int) -> None:
+        """The run resumes with another step budget than it was trained under (its token budget changed): the
+        learning rate decays on from its value at this step to the floor at the new last step."""
+        if old_steps == self.settings.steps or self.step == 0:
+            return
+        old = replace(self.settings, steps=old_steps, max_minutes=None)
+        factor = lr_factor(old, self.step, min(self.step / old_steps, 1.0), None, self.decay_from)
+        self.decay_from = (self.step, factor)
 
     # ---------------------------------------------------------------- training
     @property
@@ -253,7 +281,7 @@ class Trainer:
         running, seen = 0.0, 0
         while self.progress < 1.0:
             started = time.perf_counter()
-            lr = s.lr * lr_factor(s, self.step, self.progress, self.rewarm_from)
+            lr = s.lr * lr_factor(s, self.step, self.progress, self.rewarm_from, self.decay_from)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             for micro in range(s.accum):
