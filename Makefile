@@ -52,8 +52,9 @@ THREADS ?= 1
 train-chunk: $(VENV)/.dev-deps  ## one time-boxed chunk of the base model's run (MINUTES=90 THREADS=1; resumes from ~/.cache/xlm-explorer/train/mix or assets/)
 	$(PY) -m xlm.train --threads $(THREADS) chunk --minutes $(MINUTES)
 
-train-heads: $(VENV)/.dev-deps  ## fine-tune QA, language id, POS tagger and causal LM from the shipped base, then export them (about 1 h at 1 thread beside a chunk, AMD EPYC)
-	$(PY) -m xlm.train heads
+JOBS ?= 1
+train-heads: $(VENV)/.dev-deps  ## fine-tune QA, language id, POS tagger and causal LM from the shipped base, then export them (about 1 h at 1 thread beside a chunk, AMD EPYC; JOBS=2 runs two at a time)
+	$(PY) -m xlm.train heads --jobs $(JOBS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -219,3 +219,12 @@ def test_a_chunk_killed_before_its_export_is_kept_in_the_chunk_list(corpus, tmp_
     assert killed["tokens"] == [chunks[0]["tokens"][1], chunks[2]["tokens"][0]]
     assert killed["train_minutes"] == pytest.approx(minutes[12] - minutes[8])
     assert killed["wall_minutes"] == killed["train_minutes"] and killed["threads"] is None
+
+
+def test_a_chunk_after_the_budget_trains_nothing_and_keeps_the_export(corpus, tmp_path, capsys):
+    run = settings(corpus, tmp_path / "state", chunk_steps=16, export=tmp_path / "assets")
+    pretrain(run)
+    before = (tmp_path / "assets" / STATE_FILE).read_bytes()
+    pretrain(run)
+    assert "token budget is spent (16 of 16 steps)" in capsys.readouterr().out
+    assert (tmp_path / "assets" / STATE_FILE).read_bytes() == before

@@ -120,7 +120,7 @@ def _chunk(args: argparse.Namespace) -> None:
     """One time-boxed chunk of the base model's run: the recipe's pre-training command, capped and exported."""
     from .cards import PRETRAIN_COMMAND
 
-    recipe = shlex.split(PRETRAIN_COMMAND.removeprefix("python -m xlm.train "))
+    recipe = _argv(PRETRAIN_COMMAND)
     main([*recipe, "--minutes", str(args.minutes), "--export", str(args.export)])
 
 
@@ -198,11 +198,34 @@ def _export(args: argparse.Namespace) -> None:
     print(json.dumps(export_heads(args.runs, args.assets, args.data), indent=2))
 
 
+def _argv(command: str) -> list[str]:
+    return shlex.split(command.removeprefix("python -m xlm.train "))
+
+
 def _recipe(args: argparse.Namespace) -> None:
-    """Run the commands of a recipe (``cards.RECIPE`` or ``cards.HEADS_RECIPE``) one after another."""
-    for command in args.recipe:
+    """Run the commands of a recipe (``cards.RECIPE`` or ``cards.HEADS_RECIPE``) one after another; with
+    ``--jobs N`` the fine-tuning runs before the export go N at a time, each in its own process."""
+    commands = list(args.recipe)
+    if getattr(args, "jobs", 1) > 1:
+        from .parallel import CommandFailed, run_parallel
+
+        *runs, export = commands
+        try:
+            run_parallel([_without_threads(_argv(c)) for c in runs], args.jobs, Path("runs") / "logs")
+        except CommandFailed as err:
+            raise SystemExit(f"xlm.train heads: {err}") from None
+        commands = [export]
+    for command in commands:
         print(f"$ {command}", flush=True)
-        main(shlex.split(command.removeprefix("python -m xlm.train ")))
+        main(_argv(command))
+
+
+def _without_threads(argv: list[str]) -> list[str]:
+    """A recipe command without its ``--threads N`` (a parallel run gives each process its share)."""
+    if "--threads" not in argv:
+        return argv
+    at = argv.index("--threads")
+    return argv[:at] + argv[at + 2 :]
 
 
 def _add_train_options(p: argparse.ArgumentParser, steps: int | None, lr: float, warmup: int) -> None:
@@ -359,6 +382,9 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=_recipe, recipe=RECIPE)
     p = sub.add_parser(
         "heads", help="fine-tune and export the heads from the shipped base (what `make train-heads` runs)"
+    )
+    p.add_argument(
+        "--jobs", type=int, default=1, help="fine-tuning runs side by side (each with cores/jobs threads)"
     )
     p.set_defaults(func=_recipe, recipe=HEADS_RECIPE)
 

@@ -141,6 +141,12 @@ def pretrain(settings: PretrainSettings) -> Path:
     if trainer.step == 0 and settings.export and (Path(settings.export) / STATE_FILE).is_file():
         resume_from_export(trainer, Path(settings.export))
     record_interrupted_chunk(trainer)
+    if stop is not None and trainer.progress >= 1.0:
+        print(
+            f"the run's token budget is spent ({trainer.step:,} of {train.steps:,} steps): nothing to train "
+            "(a larger --tokens continues it)"
+        )
+        return Path(settings.out) / "model"
     sampler = BatchSampler(
         mono, pairs, config.lang2id["en"], config.vocab_size, settings.batch_tokens,
         tlm_share=settings.tlm_share if "tlm" in settings.objectives else 0.0,
