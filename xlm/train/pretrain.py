@@ -217,9 +217,7 @@ def record_interrupted_chunk(trainer: Trainer) -> None:
     chunks.append(
         {
             "started": "unknown",
-            "cpu": last[
-                "cpu"
-            ],  # the run state does not say; the machine has kept it, so most likely the same
+            "cpu": cpu_name(),  # the killed chunk wrote the state on this machine's disk: it ran here
             "threads": None,
             "wall_minutes": train_minutes,
             "train_minutes": train_minutes,
